@@ -1,0 +1,441 @@
+"""A local Kubernetes control plane (etcd + kube-apiserver on loopback) for tests and sandboxes.
+
+Standard library only, so that ``scripts/kube-local`` runs with any Python 3. Each instance lives in its own
+state folder and picks free ports, so several can run side by side. Processes are started in their own
+session and recorded in ``state.json``, so another process (the CLI's ``stop``) can stop them.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+VERSIONS_ENV = REPO / "scripts" / "versions.env"
+SERVICE_CIDR = "10.0.0.0/24"
+FIELD_MANAGER = "harbor-cache-tests"
+
+
+class KubeError(RuntimeError):
+    """The local control plane could not be found, started or used."""
+
+
+class KubeToolsMissing(KubeError):
+    """kube-apiserver or etcd has not been built yet."""
+
+
+class _PortTaken(KubeError):
+    """A process lost the race for a port it was given; start() retries with new ports."""
+
+
+# --- binaries ---------------------------------------------------------------------------------------
+
+
+def read_versions(path: Path = VERSIONS_ENV) -> dict[str, str]:
+    """Parse the KEY=value lines of scripts/versions.env."""
+    out: dict[str, str] = {}
+    for raw in path.read_text().splitlines():
+        line = raw.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, _, value = line.partition("=")
+            out[key.strip()] = value.strip().strip("\"'")
+    return out
+
+
+def tools_root() -> Path:
+    """The tool cache: $HARBOR_CACHE_TOOLS, by default ~/.cache/harbor-cache-tools."""
+    return Path(os.environ.get("HARBOR_CACHE_TOOLS") or Path.home() / ".cache" / "harbor-cache-tools")
+
+
+def find_binaries() -> tuple[Path, Path]:
+    """Return (kube-apiserver, etcd): the pinned build in the tool cache, else both from PATH."""
+    version = read_versions()["KUBE_VERSION"]
+    folder = tools_root() / f"kube-{version}"
+    apiserver, etcd = folder / "bin" / "kube-apiserver", folder / "bin" / "etcd"
+    if (folder / ".done").exists() and apiserver.is_file() and etcd.is_file():
+        return apiserver, etcd
+    on_path = shutil.which("kube-apiserver"), shutil.which("etcd")
+    if on_path[0] and on_path[1]:
+        return Path(on_path[0]), Path(on_path[1])
+    raise KubeToolsMissing(
+        f"kube-apiserver and etcd {version} are not built: expected them in {folder}/bin "
+        f"(HARBOR_CACHE_TOOLS={tools_root()}). Run scripts/setup (or scripts/build-tools kube) first."
+    )
+
+
+def kubectl_path() -> str:
+    """kubectl from $KUBECTL or PATH."""
+    found = os.environ.get("KUBECTL") or shutil.which("kubectl")
+    if not found:
+        raise KubeError("kubectl not found on PATH (Debian: apt-get install kubectl); or set $KUBECTL")
+    return found
+
+
+# --- certificates -----------------------------------------------------------------------------------
+
+
+def _openssl(*args: str) -> None:
+    proc = subprocess.run(["openssl", *args], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise KubeError(f"openssl {' '.join(args[:2])} failed: {proc.stderr.strip()}")
+
+
+def _new_key(path: Path) -> None:
+    _openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", str(path))
+    path.chmod(0o600)
+
+
+def _signed_cert(pki: Path, name: str, subject: str, extensions: Sequence[str]) -> None:
+    """Make <name>.key and <name>.crt signed by ca.crt/ca.key with the given X.509v3 extension lines."""
+    key, csr, ext = pki / f"{name}.key", pki / f"{name}.csr", pki / f"{name}.ext"
+    _new_key(key)
+    ext.write_text("\n".join(extensions) + "\n")
+    _openssl("req", "-new", "-key", str(key), "-subj", subject, "-out", str(csr))
+    _openssl(
+        "x509", "-req", "-in", str(csr), "-CA", str(pki / "ca.crt"), "-CAkey", str(pki / "ca.key"),
+        "-set_serial", "0x" + secrets.token_hex(16), "-days", "3650", "-sha256",
+        "-extfile", str(ext), "-out", str(pki / f"{name}.crt"),
+    )  # fmt: skip
+    csr.unlink()
+    ext.unlink()
+
+
+def make_pki(pki: Path) -> None:
+    """Create a CA, the apiserver serving cert, an admin client cert and the service-account key pair."""
+    pki.mkdir(parents=True, exist_ok=True)
+    _new_key(pki / "ca.key")
+    _openssl(
+        "req", "-x509", "-new", "-key", str(pki / "ca.key"), "-subj", "/CN=harbor-cache-local-ca",
+        "-days", "3650", "-sha256", "-addext", "basicConstraints=critical,CA:TRUE",
+        "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-out", str(pki / "ca.crt"),
+    )  # fmt: skip
+    dns = ("localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc")
+    sans = ",".join([*(f"DNS:{d}" for d in dns), "IP:127.0.0.1", "IP:10.0.0.1"])
+    _signed_cert(pki, "apiserver", "/CN=kube-apiserver", [
+        "basicConstraints=critical,CA:FALSE", "keyUsage=critical,digitalSignature",
+        "extendedKeyUsage=serverAuth", f"subjectAltName={sans}",
+    ])  # fmt: skip
+    _signed_cert(pki, "admin", "/O=system:masters/CN=harbor-cache-admin", [
+        "basicConstraints=critical,CA:FALSE", "keyUsage=critical,digitalSignature",
+        "extendedKeyUsage=clientAuth",
+    ])  # fmt: skip
+    _new_key(pki / "sa.key")
+    _openssl("pkey", "-in", str(pki / "sa.key"), "-pubout", "-out", str(pki / "sa.pub"))
+
+
+def kubeconfig_text(server: str, pki: Path, name: str = "harbor-cache-local") -> str:
+    """An admin kubeconfig with the CA, client certificate and key embedded."""
+
+    def b64(file: str) -> str:
+        return base64.b64encode((pki / file).read_bytes()).decode()
+
+    return (
+        "apiVersion: v1\nkind: Config\n"
+        f"clusters:\n- name: {name}\n  cluster:\n    server: {server}\n"
+        f"    certificate-authority-data: {b64('ca.crt')}\n"
+        f"users:\n- name: {name}-admin\n  user:\n"
+        f"    client-certificate-data: {b64('admin.crt')}\n    client-key-data: {b64('admin.key')}\n"
+        f"contexts:\n- name: {name}\n  context:\n    cluster: {name}\n    user: {name}-admin\n"
+        f"    namespace: default\ncurrent-context: {name}\n"
+    )
+
+
+# --- processes --------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def pid_alive(pid: int, exe: str | None = None) -> bool:
+    """True if pid runs (not a zombie) and, when exe is given, its argv[0] is exe."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        argv0 = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].decode()
+    except OSError:
+        return False
+    if stat.rsplit(")", 1)[1].split()[0] in ("Z", "X"):
+        return False
+    return exe is None or argv0 == exe
+
+
+def tail(path: Path, lines: int = 40) -> str:
+    """The last lines of a log file ('' if missing)."""
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def _stop_pid(pid: int, exe: str, timeout: float = 15.0) -> None:
+    """SIGTERM the process group of pid, then SIGKILL it if it has not exited after timeout."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        if not pid_alive(pid, exe):
+            return
+        try:
+            os.killpg(pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:  # reap it if it is our child; otherwise its parent (init) does
+                if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                    return
+            except ChildProcessError:
+                pass
+            if not pid_alive(pid, exe):
+                return
+            time.sleep(0.05)
+
+
+class LocalKube:
+    """etcd plus kube-apiserver on 127.0.0.1 with an admin kubeconfig, rooted in ``state_dir``.
+
+    Use ``with LocalKube(path) as kube:`` or ``start()``/``stop()``. ``LocalKube(path)`` on the folder of a
+    running instance (started by another process) attaches to it, so ``stop()`` works from anywhere.
+    """
+
+    def __init__(self, state_dir: str | os.PathLike[str], ready_timeout: float = 90.0) -> None:
+        self.state_dir = Path(state_dir).resolve()
+        self.ready_timeout = ready_timeout
+        self.pki_dir = self.state_dir / "pki"
+        self.log_dir = self.state_dir / "logs"
+        self.kubeconfig_path = self.state_dir / "kubeconfig"
+        self.state_file = self.state_dir / "state.json"
+        self.start_seconds: float | None = None
+        self._state: dict[str, Any] = self._load_state()
+
+    # public API
+
+    @property
+    def server_url(self) -> str:
+        """https://127.0.0.1:<port> of the API server (after start, or when attached)."""
+        if "apiserver" not in self._state:
+            raise KubeError(f"no control plane recorded in {self.state_dir}; call start() first")
+        return f"https://127.0.0.1:{self._state['apiserver']['port']}"
+
+    @property
+    def etcd_url(self) -> str:
+        """http://127.0.0.1:<port> of etcd."""
+        return f"http://127.0.0.1:{self._state['etcd']['port']}"
+
+    @property
+    def pids(self) -> dict[str, int]:
+        """Process ids by component (empty when not started)."""
+        return {name: self._state[name]["pid"] for name in ("etcd", "apiserver") if name in self._state}
+
+    def is_running(self) -> bool:
+        """Both processes are alive."""
+        return all(
+            name in self._state and pid_alive(self._state[name]["pid"], self._state[name]["exe"])
+            for name in ("etcd", "apiserver")
+        )
+
+    def is_ready(self) -> bool:
+        """The API server answers /readyz with 200."""
+        return self.is_running() and self._get("/readyz")[0] == 200
+
+    def env(self) -> dict[str, str]:
+        """Environment variables that point kubectl and the Pulumi provider at this cluster."""
+        return {"KUBECONFIG": str(self.kubeconfig_path)}
+
+    def start(self) -> LocalKube:
+        """Start etcd and kube-apiserver and wait for /readyz; a no-op if this instance already runs."""
+        if self.is_ready():
+            return self
+        self.stop()  # stale or half-started: clean it first
+        apiserver, etcd = find_binaries()
+        began = time.monotonic()
+        for attempt in range(3):
+            try:
+                self._start_once(apiserver, etcd)
+                break
+            except _PortTaken:
+                self.stop(keep_logs=True)
+                if attempt == 2:
+                    raise
+            except BaseException:
+                self.stop(keep_logs=True)
+                raise
+        self.start_seconds = time.monotonic() - began
+        return self
+
+    def stop(self, keep_logs: bool = True) -> None:
+        """Stop both processes and remove etcd data, certificates, kubeconfig and state (logs stay)."""
+        for name in ("apiserver", "etcd"):
+            if name in self._state:
+                _stop_pid(self._state[name]["pid"], self._state[name]["exe"])
+        self._state = {}
+        for path in (self.state_dir / "etcd-data", self.pki_dir):
+            shutil.rmtree(path, ignore_errors=True)
+        for path in (self.kubeconfig_path, self.state_file):
+            path.unlink(missing_ok=True)
+        if not keep_logs:
+            shutil.rmtree(self.log_dir, ignore_errors=True)
+
+    def kubectl(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
+        """Run kubectl against this cluster and return the completed process (text output)."""
+        return run_kubectl(self.kubeconfig_path, *args, check=check, timeout=timeout)
+
+    def apply_manifests(self, paths: Iterable[str | os.PathLike[str]]) -> list[str]:
+        """Server-side apply files or folders; see the module-level apply_manifests."""
+        return apply_manifests(paths, self.kubeconfig_path)
+
+    def __enter__(self) -> LocalKube:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # internals
+
+    def _load_state(self) -> dict[str, Any]:
+        try:
+            return dict(json.loads(self.state_file.read_text()))
+        except (OSError, ValueError):
+            return {}
+
+    def _save_state(self) -> None:
+        tmp = self.state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self._state, indent=2) + "\n")
+        tmp.replace(self.state_file)
+
+    def _spawn(self, name: str, argv: list[str]) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.log_dir / f"{name}.log", "ab") as log:
+            log.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%S')} {' '.join(argv)}\n".encode())
+            log.flush()
+            proc = subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                cwd=self.state_dir, start_new_session=True,
+            )  # fmt: skip
+        self._state[name]["pid"] = proc.pid
+        self._state[name]["exe"] = argv[0]
+        self._save_state()
+
+    def _start_once(self, apiserver: Path, etcd: Path) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        make_pki(self.pki_dir)
+        ports = [free_port() for _ in range(3)]
+        while len(set(ports)) < 3:
+            ports = [free_port() for _ in range(3)]
+        etcd_port, peer_port, api_port = ports
+        self._state = {"etcd": {"port": etcd_port, "peer_port": peer_port}, "apiserver": {"port": api_port}}
+        self._spawn("etcd", self._etcd_argv(etcd, etcd_port, peer_port))
+        self._spawn("apiserver", self._apiserver_argv(apiserver, etcd_port, api_port))
+        self.kubeconfig_path.write_text(kubeconfig_text(self.server_url, self.pki_dir))
+        self.kubeconfig_path.chmod(0o600)
+        self._wait_ready()
+
+    def _etcd_argv(self, etcd: Path, port: int, peer_port: int) -> list[str]:
+        client, peer = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{peer_port}"
+        return [
+            str(etcd), "--name=local", f"--data-dir={self.state_dir / 'etcd-data'}",
+            f"--listen-client-urls={client}", f"--advertise-client-urls={client}",
+            f"--listen-peer-urls={peer}", f"--initial-advertise-peer-urls={peer}",
+            f"--initial-cluster=local={peer}", "--unsafe-no-fsync", "--log-level=warn",
+        ]  # fmt: skip
+
+    def _apiserver_argv(self, apiserver: Path, etcd_port: int, port: int) -> list[str]:
+        pki = self.pki_dir
+        return [
+            str(apiserver), f"--etcd-servers=http://127.0.0.1:{etcd_port}",
+            "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", f"--secure-port={port}",
+            f"--cert-dir={pki}", f"--tls-cert-file={pki / 'apiserver.crt'}",
+            f"--tls-private-key-file={pki / 'apiserver.key'}", f"--client-ca-file={pki / 'ca.crt'}",
+            f"--service-account-issuer=https://127.0.0.1:{port}",
+            f"--service-account-key-file={pki / 'sa.pub'}",
+            f"--service-account-signing-key-file={pki / 'sa.key'}",
+            f"--service-cluster-ip-range={SERVICE_CIDR}", "--authorization-mode=RBAC",
+            "--disable-admission-plugins=ServiceAccount", "--allow-privileged=true",
+            "--profiling=false", "--v=0",
+        ]  # fmt: skip
+
+    def _get(self, path: str) -> tuple[int, str]:
+        """GET path with the admin certificate; (0, error) when unreachable."""
+        try:
+            ctx = ssl.create_default_context(cafile=str(self.pki_dir / "ca.crt"))
+            ctx.load_cert_chain(str(self.pki_dir / "admin.crt"), str(self.pki_dir / "admin.key"))
+            with urllib.request.urlopen(self.server_url + path, context=ctx, timeout=5) as resp:
+                return int(resp.status), resp.read().decode(errors="replace")
+        except urllib.error.HTTPError as err:
+            return int(err.code), err.read().decode(errors="replace")
+        except (OSError, ssl.SSLError) as err:
+            return 0, str(err)
+
+    def _check_alive(self) -> None:
+        for name in ("etcd", "apiserver"):
+            if not pid_alive(self._state[name]["pid"], self._state[name]["exe"]):
+                log = tail(self.log_dir / f"{name}.log")
+                if "address already in use" in log:
+                    raise _PortTaken(f"{name}: port taken")
+                where = self.log_dir / f"{name}.log"
+                raise KubeError(f"{name} exited during start; last lines of {where}:\n{log}")
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + self.ready_timeout
+        status, body = 0, ""
+        while time.monotonic() < deadline:
+            self._check_alive()
+            status, body = self._get("/readyz")
+            # Pulumi objects without a namespace land in "default", which a bootstrap hook creates.
+            if status == 200 and self._get("/api/v1/namespaces/default")[0] == 200:
+                return
+            time.sleep(0.1)
+        detail = self._get("/readyz?verbose")[1] if status else body
+        raise KubeError(
+            f"kube-apiserver at {self.server_url} not ready after {self.ready_timeout:.0f}s "
+            f"(last /readyz: {status} {detail.strip()[-1500:]}).\n"
+            f"Last lines of {self.log_dir / 'apiserver.log'}:\n{tail(self.log_dir / 'apiserver.log')}"
+        )
+
+
+# --- kubectl helpers --------------------------------------------------------------------------------
+
+
+def run_kubectl(
+    kubeconfig: str | os.PathLike[str], *args: str, check: bool = True, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run kubectl with this kubeconfig; on failure with check=True raise KubeError with its stderr."""
+    argv = [kubectl_path(), f"--kubeconfig={kubeconfig}", *args]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+    if check and proc.returncode != 0:
+        raise KubeError(f"kubectl {' '.join(args)} failed ({proc.returncode}): {proc.stderr.strip()}")
+    return proc
+
+
+def apply_manifests(paths: Iterable[str | os.PathLike[str]], kubeconfig: str | os.PathLike[str]) -> list[str]:
+    """``kubectl apply --server-side`` each file or folder; wait until applied CRDs are Established.
+
+    Returns the applied object names (``kind.group/name``).
+    """
+    names: list[str] = []
+    for path in paths:
+        proc = run_kubectl(
+            kubeconfig, "apply", "--server-side", "--force-conflicts", f"--field-manager={FIELD_MANAGER}",
+            "-o", "name", "-f", str(path),
+        )  # fmt: skip
+        names += [line.strip() for line in proc.stdout.splitlines() if line.strip()]
+    crds = [n for n in names if n.startswith("customresourcedefinition.")]
+    if crds:
+        run_kubectl(kubeconfig, "wait", "--for=condition=Established", "--timeout=60s", *crds)
+    return names
