@@ -1,0 +1,138 @@
+"""Tls component: the cert-manager chain that gives Harbor a certificate nodes can trust.
+
+self-signed Issuer -> CA Certificate (10 years, explicit rotationPolicy) -> CA Issuer -> Harbor leaf Certificate,
+or an existing ClusterIssuer in place of the first three. Each Certificate is awaited until cert-manager reports
+it Ready, so the Harbor release never starts before its TLS secret exists. The CA certificate PEM is an output
+(read from the leaf Secret's `ca.crt`, never from the CA Secret, which also holds the CA key).
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+CERT_MANAGER_API = "cert-manager.io/v1"
+
+
+@dataclass(frozen=True)
+class TlsSpec:
+    """Everything the certificate chain needs, as plain values (built from Settings in __main__)."""
+
+    namespace: str
+    name: str
+    dns_names: list[str]
+    ip_addresses: list[str] = field(default_factory=list)
+    cluster_issuer: str | None = None
+    ca_duration: str = "87600h"
+    ca_renew_before: str = "8760h"
+    leaf_duration: str = "2160h"
+    leaf_renew_before: str = "720h"
+    private_key_algorithm: str = "ECDSA"
+    await_timeout_seconds: int = 600
+
+    @property
+    def leaf_secret(self) -> str:
+        return f"{self.name}-tls"
+
+    @property
+    def ca_secret(self) -> str:
+        return f"{self.name}-ca"
+
+
+def _private_key(spec: TlsSpec, rotation: str) -> dict[str, Any]:
+    key: dict[str, Any] = {"algorithm": spec.private_key_algorithm, "rotationPolicy": rotation}
+    key["size"] = 256 if spec.private_key_algorithm == "ECDSA" else 2048
+    return key
+
+
+def _await_ready(spec: TlsSpec) -> dict[str, str]:
+    # pulumi-kubernetes (>= 4.18) waits on these annotations; a Certificate that never gets Ready fails `up`.
+    return {"pulumi.com/waitFor": "condition=Ready", "pulumi.com/timeoutSeconds": str(spec.await_timeout_seconds)}
+
+
+def issuer_documents(spec: TlsSpec) -> list[dict[str, Any]]:
+    """The self-signed Issuer, the CA Certificate and the CA Issuer (empty with an existing ClusterIssuer)."""
+    if spec.cluster_issuer:
+        return []
+    meta = {"namespace": spec.namespace}
+    return [
+        {"kind": "Issuer", "metadata": {**meta, "name": f"{spec.name}-selfsigned"}, "spec": {"selfSigned": {}}},
+        {
+            "kind": "Certificate",
+            "metadata": {**meta, "name": spec.ca_secret, "annotations": _await_ready(spec)},
+            "spec": {
+                "isCA": True,
+                "commonName": f"{spec.name}-ca",
+                "subject": {"organizations": ["harbor-cache"]},
+                "secretName": spec.ca_secret,
+                "duration": spec.ca_duration,
+                "renewBefore": spec.ca_renew_before,
+                # A renewed CA with a new key would invalidate the copy on every node: keep the key (DOMAIN.md S11).
+                "privateKey": _private_key(spec, "Never"),
+                "issuerRef": {"name": f"{spec.name}-selfsigned", "kind": "Issuer", "group": "cert-manager.io"},
+            },
+        },
+        {"kind": "Issuer", "metadata": {**meta, "name": f"{spec.name}-ca-issuer"},
+         "spec": {"ca": {"secretName": spec.ca_secret}}},
+    ]
+
+
+def leaf_document(spec: TlsSpec) -> dict[str, Any]:
+    """Harbor's serving Certificate with every name and address that clients and nodes use."""
+    issuer = ({"name": spec.cluster_issuer, "kind": "ClusterIssuer"} if spec.cluster_issuer
+              else {"name": f"{spec.name}-ca-issuer", "kind": "Issuer"})
+    body: dict[str, Any] = {
+        "secretName": spec.leaf_secret,
+        "commonName": spec.dns_names[0] if spec.dns_names else spec.ip_addresses[0],
+        "dnsNames": spec.dns_names,
+        "duration": spec.leaf_duration,
+        "renewBefore": spec.leaf_renew_before,
+        "privateKey": _private_key(spec, "Always"),
+        "usages": ["digital signature", "key encipherment", "server auth"],
+        "issuerRef": {**issuer, "group": "cert-manager.io"},
+    }
+    if spec.ip_addresses:
+        body["ipAddresses"] = spec.ip_addresses
+    return {"kind": "Certificate",
+            "metadata": {"namespace": spec.namespace, "name": spec.leaf_secret, "annotations": _await_ready(spec)},
+            "spec": body}
+
+
+class Tls(pulumi.ComponentResource):
+    """cert-manager objects for Harbor's certificate; outputs the leaf Secret name and the CA PEM."""
+
+    leaf_secret_name: pulumi.Output[str]
+    ca_pem: pulumi.Output[str]
+
+    def __init__(self, name: str, spec: TlsSpec, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("harbor-cache:index:Tls", name, {}, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        previous: list[pulumi.Resource] = []
+        for doc in issuer_documents(spec):
+            res = k8s.apiextensions.CustomResource(
+                f"{name}-{doc['metadata']['name']}", api_version=CERT_MANAGER_API, kind=doc["kind"],
+                metadata=doc["metadata"], spec=doc["spec"],
+                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=list(previous))))
+            previous.append(res)
+        leaf_doc = leaf_document(spec)
+        leaf = k8s.apiextensions.CustomResource(
+            f"{name}-{spec.leaf_secret}", api_version=CERT_MANAGER_API, kind="Certificate",
+            metadata=leaf_doc["metadata"], spec=leaf_doc["spec"],
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=list(previous))))
+        # The Secret id comes from the awaited Certificate's output, so the read waits for Ready and a preview of
+        # a first install (where the Secret does not exist yet) shows the CA as unknown instead of failing.
+        secret_id = leaf.metadata.apply(lambda m: f"{m['namespace']}/{spec.leaf_secret}")  # type: ignore[index]
+        leaf_secret = k8s.core.v1.Secret.get(f"{name}-leaf-secret", secret_id, opts=child)
+        self.leaf_secret_name = pulumi.Output.from_input(spec.leaf_secret)
+        self.ca_pem = pulumi.Output.unsecret(leaf_secret.data.apply(_ca_from_secret_data))
+        self.certificate = leaf
+        self.register_outputs({"leaf_secret_name": self.leaf_secret_name, "ca_pem": self.ca_pem})
+
+
+def _ca_from_secret_data(data: dict[str, str] | None) -> str:
+    encoded = (data or {}).get("ca.crt", "")
+    return base64.b64decode(encoded).decode() if encoded else ""

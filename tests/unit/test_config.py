@@ -1,0 +1,204 @@
+"""Settings validation: the example stacks pass, each rejected input fails with a message naming its key."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from components.config import SettingsError, load_stack_file, validate
+
+ROOT = Path(__file__).resolve().parents[2]
+ECR = "https://255250787067.dkr.ecr.ap-northeast-2.amazonaws.com"
+ALL_SECRETS = {"adminPassword": True, "upstreamSecretKey": True, "sshPrivateKey": True}
+
+
+def base() -> dict[str, Any]:
+    return {
+        "harbor": {"tlsMode": "http", "expose": {"type": "nodePort", "nodeAddress": "10.0.0.11"}},
+        "upstream": {"name": "moreh-ecr", "url": ECR, "accessKeyId": "AKIAEXAMPLE"},
+        "proxyProject": {"name": "mif"},
+        "nodes": {"transport": "ssh", "hosts": [{"name": "n1", "address": "10.0.0.11"},
+                                                 {"name": "n2", "address": "10.0.0.12"}]},
+    }
+
+
+def errors_of(raw: dict[str, Any], secrets: dict[str, bool] | None = None) -> list[str]:
+    with pytest.raises(SettingsError) as info:
+        validate(raw, ALL_SECRETS if secrets is None else secrets)
+    return info.value.errors
+
+
+def test_base_settings_are_valid_and_derive_endpoints() -> None:
+    settings = validate(base(), ALL_SECRETS)
+    assert settings.node_endpoint == "10.0.0.11:30002"
+    assert settings.external_url == "http://10.0.0.11:30002"
+    assert settings.image_prefix == "10.0.0.11:30002/mif"
+    assert settings.upstream_hosts == ["255250787067.dkr.ecr.ap-northeast-2.amazonaws.com"]
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod", "sandbox"])
+def test_example_stacks_validate(stack: str) -> None:
+    path = ROOT / f"Pulumi.{stack}.yaml"
+    if stack == "sandbox" and not path.exists():
+        pytest.fail("Pulumi.sandbox.yaml is missing")
+    raw, secrets = load_stack_file(path)
+    validate(raw, secrets)
+
+
+def test_cli_check_accepts_examples_and_rejects_bad_file(tmp_path: Path) -> None:
+    ok = subprocess.run([sys.executable, "-m", "components.config", "check", "Pulumi.dev.yaml", "Pulumi.prod.yaml"],
+                        cwd=ROOT, capture_output=True, text=True, check=False)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    bad = tmp_path / "Pulumi.bad.yaml"
+    bad.write_text("config:\n  harbor-cache:adminPassword: plain\n  harbor-cache:upstream:\n    url: http://x\n")
+    result = subprocess.run([sys.executable, "-m", "components.config", "check", str(bad)],
+                            cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 1
+    assert "harbor-cache:adminPassword is stored in plaintext" in result.stdout
+    assert "harbor-cache:harbor must be set" in result.stdout
+
+
+def test_missing_admin_password() -> None:
+    errors = errors_of(base(), {"upstreamSecretKey": True, "sshPrivateKey": True})
+    assert any("harbor-cache:adminPassword must be set as a secret" in e and "pulumi config set --secret" in e
+               for e in errors)
+
+
+def test_plaintext_admin_password() -> None:
+    errors = errors_of(base(), {**ALL_SECRETS, "adminPassword": False})
+    assert any(e.startswith("harbor-cache:adminPassword is stored in plaintext") for e in errors)
+
+
+def test_missing_upstream_secret_key() -> None:
+    errors = errors_of(base(), {"adminPassword": True, "sshPrivateKey": True})
+    assert any("harbor-cache:upstreamSecretKey must be set as a secret" in e for e in errors)
+
+
+def test_plaintext_upstream_secret_key() -> None:
+    errors = errors_of(base(), {**ALL_SECRETS, "upstreamSecretKey": False})
+    assert any(e.startswith("harbor-cache:upstreamSecretKey is stored in plaintext") for e in errors)
+
+
+def test_plaintext_ssh_key() -> None:
+    errors = errors_of(base(), {**ALL_SECRETS, "sshPrivateKey": False})
+    assert any(e.startswith("harbor-cache:sshPrivateKey is stored in plaintext") for e in errors)
+
+
+def test_upstream_url_not_https() -> None:
+    raw = base()
+    raw["upstream"]["url"] = ECR.replace("https", "http")
+    assert any(e.startswith("harbor-cache:upstream") and "must be https://" in e for e in errors_of(raw))
+
+
+def test_upstream_url_not_a_registry_host() -> None:
+    raw = base()
+    raw["upstream"]["url"] = ECR + "/v2/quickstart"
+    assert any("must be a registry host" in e for e in errors_of(raw))
+    raw["upstream"]["url"] = "https://example.com"
+    assert any("is not an Amazon ECR registry endpoint" in e for e in errors_of(raw))
+
+
+@pytest.mark.parametrize("name", ["MIF", "-mif", "mif-", "mi__f", "", "a" * 256, "m if", "mif/x"])
+def test_project_names_harbor_refuses(name: str) -> None:
+    raw = base()
+    raw["proxyProject"]["name"] = name
+    assert any(e.startswith("harbor-cache:") and "proxyProject.name" in e and "not a valid Harbor project name" in e
+               for e in errors_of(raw))
+
+
+def test_valid_project_names() -> None:
+    for name in ("mif", "a", "my.proj-1_x", "123"):
+        raw = base()
+        raw["proxyProject"]["name"] = name
+        validate(raw, ALL_SECRETS)
+
+
+def test_duplicate_node_names_and_addresses() -> None:
+    raw = base()
+    raw["nodes"]["hosts"][1]["name"] = "n1"
+    assert any("harbor-cache:nodes" in e and "two nodes have the name 'n1'" in e for e in errors_of(raw))
+    raw = base()
+    raw["nodes"]["hosts"][1]["address"] = "10.0.0.11"
+    assert any("two nodes have the address '10.0.0.11'" in e for e in errors_of(raw))
+
+
+def test_proxy_project_as_replication_destination() -> None:
+    raw = base()
+    raw["replication"] = {"enabled": True, "project": "mif"}
+    assert any("replication.project 'mif' is the proxy-cache project" in e for e in errors_of(raw))
+
+
+def test_http_on_production_stack() -> None:
+    raw = base()
+    raw["production"] = True
+    assert any("harbor.tlsMode is http on a stack marked production" in e for e in errors_of(raw))
+
+
+@pytest.mark.parametrize("version", ["", "latest", "^1.18.0", "1.18.x", "~1.18", ">=1.18.2", "1.18"])
+def test_chart_version_not_pinned(version: str) -> None:
+    raw = base()
+    raw["harbor"]["chart"] = {"version": version}
+    assert any(e.startswith("harbor-cache:harbor.chart.version") and "not a pinned chart version" in e
+               for e in errors_of(raw))
+
+
+@pytest.mark.parametrize(("section", "typo"), [
+    ("harbor", "tlsmode"), ("upstream", "accesKeyId"), ("proxyProject", "retentionDay"),
+    ("nodes", "host"), ("replication", "enable"), ("imageRewrite", "enabeld"), ("tls", "caDurration"),
+])
+def test_unknown_keys_in_any_section(section: str, typo: str) -> None:
+    raw = base()
+    raw.setdefault(section, {})[typo] = "x"
+    assert f"harbor-cache:{section}.{typo} is not a known setting (a typo?): remove it or see README's " \
+           "settings reference" in errors_of(raw)
+
+
+def test_unknown_top_level_key() -> None:
+    raw = base()
+    raw["harbour"] = {}
+    assert any(e.startswith("harbor-cache:harbour is not a known setting") for e in errors_of(raw))
+
+
+def test_unknown_nested_key_in_list_item() -> None:
+    raw = base()
+    raw["nodes"]["hosts"][0]["adress"] = "x"
+    assert any(e.startswith("harbor-cache:nodes.hosts[0].adress is not a known setting") for e in errors_of(raw))
+
+
+def test_replication_cron_validated_like_harbor() -> None:
+    raw = base()
+    raw["replication"] = {"enabled": True, "trigger": "*/5 * * * *"}
+    assert any("6-field cron" in e for e in errors_of(raw))
+    raw["replication"]["trigger"] = "5 0 * * * *"
+    assert any("seconds field to be 0" in e for e in errors_of(raw))
+    raw["replication"]["trigger"] = "0 0 */6 * * *"
+    validate(raw, ALL_SECRETS)
+
+
+def test_expose_requires_node_reachable_address() -> None:
+    raw = base()
+    raw["harbor"]["expose"] = {"type": "nodePort"}
+    assert any("nodeAddress is required with type nodePort" in e for e in errors_of(raw))
+    raw["harbor"]["expose"] = {"type": "clusterIP"}
+    assert any("clusterIP is required with type clusterIP" in e for e in errors_of(raw))
+
+
+def test_rewrite_needs_nodes_that_trust_and_resolve_harbor() -> None:
+    raw = base()
+    raw["nodes"] = {"transport": "none"}
+    raw["imageRewrite"] = {"enabled": True}
+    assert any("imageRewrite.enabled needs nodes.transport" in e for e in errors_of(raw, {"adminPassword": True,
+                                                                                          "upstreamSecretKey": True}))
+
+
+def test_errors_are_collected_not_first_only() -> None:
+    raw = copy.deepcopy(base())
+    raw["harbor"]["chart"] = {"version": "latest"}
+    raw["upstream"]["typo"] = 1
+    errors = errors_of(raw, {"upstreamSecretKey": True, "sshPrivateKey": True})
+    assert len(errors) >= 3
