@@ -106,10 +106,24 @@ def _signed_cert(pki: Path, name: str, subject: str, extensions: Sequence[str]) 
     ext.write_text("\n".join(extensions) + "\n")
     _openssl("req", "-new", "-key", str(key), "-subj", subject, "-out", str(csr))
     _openssl(
-        "x509", "-req", "-in", str(csr), "-CA", str(pki / "ca.crt"), "-CAkey", str(pki / "ca.key"),
-        "-set_serial", "0x" + secrets.token_hex(16), "-days", "3650", "-sha256",
-        "-extfile", str(ext), "-out", str(pki / f"{name}.crt"),
-    )  # fmt: skip
+        "x509",
+        "-req",
+        "-in",
+        str(csr),
+        "-CA",
+        str(pki / "ca.crt"),
+        "-CAkey",
+        str(pki / "ca.key"),
+        "-set_serial",
+        "0x" + secrets.token_hex(16),
+        "-days",
+        "3650",
+        "-sha256",
+        "-extfile",
+        str(ext),
+        "-out",
+        str(pki / f"{name}.crt"),
+    )
     csr.unlink()
     ext.unlink()
 
@@ -119,20 +133,46 @@ def make_pki(pki: Path) -> None:
     pki.mkdir(parents=True, exist_ok=True)
     _new_key(pki / "ca.key")
     _openssl(
-        "req", "-x509", "-new", "-key", str(pki / "ca.key"), "-subj", "/CN=harbor-cache-local-ca",
-        "-days", "3650", "-sha256", "-addext", "basicConstraints=critical,CA:TRUE",
-        "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-out", str(pki / "ca.crt"),
-    )  # fmt: skip
+        "req",
+        "-x509",
+        "-new",
+        "-key",
+        str(pki / "ca.key"),
+        "-subj",
+        "/CN=harbor-cache-local-ca",
+        "-days",
+        "3650",
+        "-sha256",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+        "-out",
+        str(pki / "ca.crt"),
+    )
     dns = ("localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc")
     sans = ",".join([*(f"DNS:{d}" for d in dns), "IP:127.0.0.1", "IP:10.0.0.1"])
-    _signed_cert(pki, "apiserver", "/CN=kube-apiserver", [
-        "basicConstraints=critical,CA:FALSE", "keyUsage=critical,digitalSignature",
-        "extendedKeyUsage=serverAuth", f"subjectAltName={sans}",
-    ])  # fmt: skip
-    _signed_cert(pki, "admin", "/O=system:masters/CN=harbor-cache-admin", [
-        "basicConstraints=critical,CA:FALSE", "keyUsage=critical,digitalSignature",
-        "extendedKeyUsage=clientAuth",
-    ])  # fmt: skip
+    _signed_cert(
+        pki,
+        "apiserver",
+        "/CN=kube-apiserver",
+        [
+            "basicConstraints=critical,CA:FALSE",
+            "keyUsage=critical,digitalSignature",
+            "extendedKeyUsage=serverAuth",
+            f"subjectAltName={sans}",
+        ],
+    )
+    _signed_cert(
+        pki,
+        "admin",
+        "/O=system:masters/CN=harbor-cache-admin",
+        [
+            "basicConstraints=critical,CA:FALSE",
+            "keyUsage=critical,digitalSignature",
+            "extendedKeyUsage=clientAuth",
+        ],
+    )
     _new_key(pki / "sa.key")
     _openssl("pkey", "-in", str(pki / "sa.key"), "-pubout", "-out", str(pki / "sa.pub"))
 
@@ -325,9 +365,13 @@ class LocalKube:
             log.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%S')} {' '.join(argv)}\n".encode())
             log.flush()
             proc = subprocess.Popen(
-                argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                cwd=self.state_dir, start_new_session=True,
-            )  # fmt: skip
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.state_dir,
+                start_new_session=True,
+            )
         self._state[name]["pid"] = proc.pid
         self._state[name]["exe"] = argv[0]
         self._save_state()
@@ -349,26 +393,40 @@ class LocalKube:
     def _etcd_argv(self, etcd: Path, port: int, peer_port: int) -> list[str]:
         client, peer = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{peer_port}"
         return [
-            str(etcd), "--name=local", f"--data-dir={self.state_dir / 'etcd-data'}",
-            f"--listen-client-urls={client}", f"--advertise-client-urls={client}",
-            f"--listen-peer-urls={peer}", f"--initial-advertise-peer-urls={peer}",
-            f"--initial-cluster=local={peer}", "--unsafe-no-fsync", "--log-level=warn",
-        ]  # fmt: skip
+            str(etcd),
+            "--name=local",
+            f"--data-dir={self.state_dir / 'etcd-data'}",
+            f"--listen-client-urls={client}",
+            f"--advertise-client-urls={client}",
+            f"--listen-peer-urls={peer}",
+            f"--initial-advertise-peer-urls={peer}",
+            f"--initial-cluster=local={peer}",
+            "--unsafe-no-fsync",
+            "--log-level=warn",
+        ]
 
     def _apiserver_argv(self, apiserver: Path, etcd_port: int, port: int) -> list[str]:
         pki = self.pki_dir
         return [
-            str(apiserver), f"--etcd-servers=http://127.0.0.1:{etcd_port}",
-            "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", f"--secure-port={port}",
-            f"--cert-dir={pki}", f"--tls-cert-file={pki / 'apiserver.crt'}",
-            f"--tls-private-key-file={pki / 'apiserver.key'}", f"--client-ca-file={pki / 'ca.crt'}",
+            str(apiserver),
+            f"--etcd-servers=http://127.0.0.1:{etcd_port}",
+            "--bind-address=127.0.0.1",
+            "--advertise-address=127.0.0.1",
+            f"--secure-port={port}",
+            f"--cert-dir={pki}",
+            f"--tls-cert-file={pki / 'apiserver.crt'}",
+            f"--tls-private-key-file={pki / 'apiserver.key'}",
+            f"--client-ca-file={pki / 'ca.crt'}",
             f"--service-account-issuer=https://127.0.0.1:{port}",
             f"--service-account-key-file={pki / 'sa.pub'}",
             f"--service-account-signing-key-file={pki / 'sa.key'}",
-            f"--service-cluster-ip-range={SERVICE_CIDR}", "--authorization-mode=RBAC",
-            "--disable-admission-plugins=ServiceAccount", "--allow-privileged=true",
-            "--profiling=false", "--v=0",
-        ]  # fmt: skip
+            f"--service-cluster-ip-range={SERVICE_CIDR}",
+            "--authorization-mode=RBAC",
+            "--disable-admission-plugins=ServiceAccount",
+            "--allow-privileged=true",
+            "--profiling=false",
+            "--v=0",
+        ]
 
     def _get(self, path: str) -> tuple[int, str]:
         """GET path with the admin certificate; (0, error) when unreachable."""
@@ -431,9 +489,16 @@ def apply_manifests(paths: Iterable[str | os.PathLike[str]], kubeconfig: str | o
     names: list[str] = []
     for path in paths:
         proc = run_kubectl(
-            kubeconfig, "apply", "--server-side", "--force-conflicts", f"--field-manager={FIELD_MANAGER}",
-            "-o", "name", "-f", str(path),
-        )  # fmt: skip
+            kubeconfig,
+            "apply",
+            "--server-side",
+            "--force-conflicts",
+            f"--field-manager={FIELD_MANAGER}",
+            "-o",
+            "name",
+            "-f",
+            str(path),
+        )
         names += [line.strip() for line in proc.stdout.splitlines() if line.strip()]
     crds = [n for n in names if n.startswith("customresourcedefinition.")]
     if crds:

@@ -1,0 +1,250 @@
+"""The local control plane (support/kube.py, scripts/kube-local), sandbox CRDs and fake controllers."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from cryptography import x509
+
+from tests.support.fake_controllers import FakeControllers
+from tests.support.kube import REPO, LocalKube, pid_alive
+
+pytestmark = pytest.mark.engine
+
+CRDS = REPO / "sandbox" / "crds"
+NS = "harbor"
+
+
+@pytest.fixture(scope="module")
+def kube(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKube]:
+    with LocalKube(tmp_path_factory.mktemp("kube")) as running:
+        print(f"control plane ready in {running.start_seconds:.1f}s at {running.server_url}")
+        yield running
+
+
+@pytest.fixture(scope="module")
+def crds(kube: LocalKube) -> list[str]:
+    return kube.apply_manifests([CRDS])
+
+
+def apply(kube: LocalKube, tmp_path: Path, *docs: dict[str, Any]) -> None:
+    path = tmp_path / f"objects-{time.monotonic_ns()}.yaml"
+    path.write_text(yaml.safe_dump_all(docs))
+    kube.apply_manifests([path])
+
+
+def get(kube: LocalKube, kind: str, name: str, namespace: str | None = None) -> dict[str, Any]:
+    ns = ["-n", namespace] if namespace else []
+    return dict(json.loads(kube.kubectl("get", kind, name, *ns, "-o", "json").stdout))
+
+
+def certificate(name: str, secret: str, issuer: str, kind: str = "Issuer", **spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "cert-manager.io/v1",
+        "kind": "Certificate",
+        "metadata": {"name": name, "namespace": NS},
+        "spec": {"secretName": secret, "issuerRef": {"name": issuer, "kind": kind}, **spec},
+    }
+
+
+def secret_certs(kube: LocalKube, name: str) -> tuple[x509.Certificate, x509.Certificate, dict[str, str]]:
+    """(leaf, ca.crt, data) of a TLS Secret."""
+    secret = get(kube, "secret", name, NS)
+    assert secret["type"] == "kubernetes.io/tls"
+    data = secret["data"]
+    leaf = x509.load_pem_x509_certificates(base64.b64decode(data["tls.crt"]))[0]
+    ca = x509.load_pem_x509_certificate(base64.b64decode(data["ca.crt"]))
+    return leaf, ca, data
+
+
+def sans(cert: x509.Certificate) -> tuple[set[str], set[str]]:
+    ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    ips = {str(ip) for ip in ext.get_values_for_type(x509.IPAddress)}
+    return set(ext.get_values_for_type(x509.DNSName)), ips
+
+
+def ready(obj: dict[str, Any]) -> str | None:
+    conds = (obj.get("status") or {}).get("conditions") or []
+    return next((c["status"] for c in conds if c["type"] == "Ready"), None)
+
+
+def test_kubectl_talks_to_the_api_server(kube: LocalKube) -> None:
+    names = kube.kubectl("get", "ns", "-o", "name").stdout.split()
+    assert {"namespace/default", "namespace/kube-system"} <= set(names)
+    version = json.loads(kube.kubectl("version", "-o", "json").stdout)["serverVersion"]
+    assert version["gitVersion"] == "v1.36.3"
+    assert kube.server_url.startswith("https://127.0.0.1:")
+    assert kube.start_seconds is not None and kube.start_seconds < 60
+    # the admin user is system:masters under RBAC
+    assert kube.kubectl("auth", "can-i", "*", "*", "--all-namespaces").stdout.strip() == "yes"
+
+
+def test_sandbox_crds_register_the_kinds(kube: LocalKube, crds: list[str]) -> None:
+    assert sorted(crds) == sorted(
+        f"customresourcedefinition.apiextensions.k8s.io/{n}"
+        for n in (
+            "issuers.cert-manager.io",
+            "clusterissuers.cert-manager.io",
+            "certificates.cert-manager.io",
+            "clusterpolicies.kyverno.io",
+            "policies.kyverno.io",
+        )
+    )
+    resources = kube.kubectl("api-resources", "--api-group=cert-manager.io", "-o", "wide").stdout
+    assert "ClusterIssuer" in resources and "Certificate" in resources
+    scopes = {
+        line.split()[0]: line.split()[-1]
+        for line in kube.kubectl(
+            "get", "crd", "-o", "custom-columns=N:.metadata.name,S:.spec.scope", "--no-headers"
+        ).stdout.splitlines()
+    }
+    assert scopes["clusterissuers.cert-manager.io"] == "Cluster"
+    assert scopes["certificates.cert-manager.io"] == "Namespaced"
+    assert scopes["clusterpolicies.kyverno.io"] == "Cluster"
+    assert scopes["policies.kyverno.io"] == "Namespaced"
+
+
+CA_KEY = {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Never"}
+CHAIN = [
+    {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}},
+    {
+        "apiVersion": "cert-manager.io/v1",
+        "kind": "ClusterIssuer",
+        "metadata": {"name": "selfsigned"},
+        "spec": {"selfSigned": {}},
+    },
+    certificate(
+        "harbor-ca",
+        "harbor-ca",
+        "selfsigned",
+        "ClusterIssuer",
+        isCA=True,
+        commonName="harbor-ca",
+        duration="87600h",
+        privateKey=CA_KEY,
+    ),
+    {
+        "apiVersion": "cert-manager.io/v1",
+        "kind": "Issuer",
+        "metadata": {"name": "harbor-ca", "namespace": NS},
+        "spec": {"ca": {"secretName": "harbor-ca"}},
+    },
+    certificate(
+        "harbor",
+        "harbor-tls",
+        "harbor-ca",
+        dnsNames=["harbor.local", "core.harbor.svc"],
+        ipAddresses=["127.0.0.1", "10.0.0.10"],
+        duration="2160h",
+        renewBefore="360h",
+    ),
+    {
+        "apiVersion": "kyverno.io/v1",
+        "kind": "ClusterPolicy",
+        "metadata": {"name": "rewrite-ecr"},
+        "spec": {"rules": [{"name": "r", "mutate": {"patchStrategicMerge": {}}}]},
+    },
+]
+
+
+@pytest.fixture(scope="module")
+def chain(kube: LocalKube, crds: list[str], tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """The cert-manager CA chain and a ClusterPolicy, reconciled once; returns the actions taken."""
+    apply(kube, tmp_path_factory.mktemp("chain"), *CHAIN)
+    with FakeControllers(kube.kubeconfig_path) as controllers:
+        return controllers.reconcile_once()
+
+
+def test_fake_controllers_issue_a_ca_chain_and_ready_policies(kube: LocalKube, chain: list[str]) -> None:
+    assert any("Certificate harbor/harbor:" in a for a in chain), chain
+    ca_cert = get(kube, "certificate", "harbor-ca", NS)
+    leaf_cert = get(kube, "certificate", "harbor", NS)
+    assert ready(ca_cert) == "True" and ready(leaf_cert) == "True"
+    assert ready(get(kube, "issuer", "harbor-ca", NS)) == "True"
+    assert ready(get(kube, "clusterissuer", "selfsigned")) == "True"
+    assert leaf_cert["status"]["revision"] == 1 and leaf_cert["status"]["notAfter"]
+
+    ca, ca_of_ca, _ = secret_certs(kube, "harbor-ca")
+    assert ca == ca_of_ca  # self-signed: ca.crt is the certificate itself
+    assert ca.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    leaf, leaf_ca, data = secret_certs(kube, "harbor-tls")
+    assert leaf_ca == ca
+    leaf.verify_directly_issued_by(ca)
+    assert sans(leaf) == ({"harbor.local", "core.harbor.svc"}, {"127.0.0.1", "10.0.0.10"})
+    assert not leaf.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    assert base64.b64decode(data["tls.key"]).startswith(b"-----BEGIN RSA PRIVATE KEY-----")
+
+    policy = get(kube, "clusterpolicy", "rewrite-ecr")
+    assert ready(policy) == "True" and policy["status"]["rulecount"]["mutate"] == 1
+
+    with FakeControllers(kube.kubeconfig_path) as controllers:
+        assert controllers.reconcile_once() == []  # nothing left to do: idempotent
+
+
+def test_background_loop_reissues_after_an_edit(kube: LocalKube, chain: list[str], tmp_path: Path) -> None:
+    with FakeControllers(kube.kubeconfig_path).start(interval=0.2) as controllers:
+        kube.kubectl(
+            "patch",
+            "certificate",
+            "harbor",
+            "-n",
+            NS,
+            "--type=merge",
+            "-p",
+            json.dumps({"spec": {"dnsNames": ["harbor.example"]}}),
+        )
+        generation = get(kube, "certificate", "harbor", NS)["metadata"]["generation"]
+        kube.kubectl(
+            "wait",
+            "-n",
+            NS,
+            "certificate/harbor",
+            "--timeout=30s",
+            f"--for=jsonpath={{.status.conditions[0].observedGeneration}}={generation}",
+        )
+        apply(kube, tmp_path, certificate("late", "late-tls", "harbor-ca", dnsNames=["late.local"]))
+        kube.kubectl("wait", "-n", NS, "certificate/late", "--for=condition=Ready", "--timeout=30s")
+        assert controllers.errors == []
+    leaf, ca, _ = secret_certs(kube, "harbor-tls")
+    assert sans(leaf) == ({"harbor.example"}, {"127.0.0.1", "10.0.0.10"})
+    leaf.verify_directly_issued_by(ca)
+    assert sans(secret_certs(kube, "late-tls")[0])[0] == {"late.local"}
+
+
+def test_cli_runs_a_second_instance_and_stop_cleans_up(kube: LocalKube, tmp_path: Path) -> None:
+    cli = [str(REPO / "scripts" / "kube-local"), "--state-dir", str(tmp_path / "cli")]
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*cli, *args], capture_output=True, text=True, timeout=180, check=False)
+
+    assert run("status").returncode == 3
+    started = run("start", "--crds")
+    assert started.returncode == 0, started.stderr
+    second = LocalKube(tmp_path / "cli")  # attaches to what the CLI started
+    pids = second.pids
+    assert second.is_ready() and second.server_url != kube.server_url and kube.is_ready()
+    assert run("status").returncode == 0
+    exports = run("env").stdout
+    assert exports.strip() == f"export KUBECONFIG={second.kubeconfig_path}"
+    env = {**os.environ, "KUBECONFIG": str(second.kubeconfig_path)}
+    crds = subprocess.run(
+        ["kubectl", "get", "crd", "-o", "name"], env=env, capture_output=True, text=True, check=True
+    )
+    assert "customresourcedefinition.apiextensions.k8s.io/certificates.cert-manager.io" in crds.stdout
+    assert run("start").returncode == 0 and LocalKube(tmp_path / "cli").pids == pids  # idempotent
+
+    assert run("stop").returncode == 0
+    assert not any(pid_alive(pid) for pid in pids.values())
+    leftovers = {p.name for p in (tmp_path / "cli").iterdir()}
+    assert leftovers == {"logs"}
+    assert run("status").returncode == 3
+    assert kube.is_ready()  # the other instance is untouched
