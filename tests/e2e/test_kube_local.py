@@ -248,3 +248,21 @@ def test_cli_runs_a_second_instance_and_stop_cleans_up(kube: LocalKube, tmp_path
     assert leftovers == {"logs"}
     assert run("status").returncode == 3
     assert kube.is_ready()  # the other instance is untouched
+
+
+def test_deleted_namespace_is_emptied_and_goes_away(kube: LocalKube, crds: list[str], tmp_path: Path) -> None:
+    doomed = [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "doomed"}},
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "left", "namespace": "doomed"}},
+        {
+            **certificate("c", "c-tls", "none", dnsNames=["x.local"]),
+            "metadata": {"name": "c", "namespace": "doomed"},
+        },
+    ]
+    apply(kube, tmp_path, *doomed)
+    kube.kubectl("delete", "namespace", "doomed", "--wait=false")
+    with FakeControllers(kube.kubeconfig_path).start(interval=0.2):
+        kube.kubectl("wait", "--for=delete", "namespace/doomed", "--timeout=30s")
+    apply(kube, tmp_path, doomed[0])
+    leftovers = kube.kubectl("get", "configmap,certificate", "-n", "doomed", "-o", "name").stdout.split()
+    assert [n for n in leftovers if "kube-root-ca" not in n] == []

@@ -8,7 +8,9 @@ The sandbox has the CRDs (sandbox/crds) but no controllers, so nothing would eve
   URIs, e-mails, duration, key algorithm and ``isCA``, signed as the issuer would (``selfSigned``: by itself;
   ``ca``: by the issuer's CA Secret; any other kind: by a fake CA of this instance), writes the
   ``kubernetes.io/tls`` Secret (``tls.crt``, ``tls.key``, ``ca.crt``) and sets Ready=True on the status;
-- Kyverno ClusterPolicies and Policies: Ready=True with the rule counts.
+- Kyverno ClusterPolicies and Policies: Ready=True with the rule counts;
+- Namespaces being deleted: emptied and finalized, as kube-controller-manager would (else they stay
+  Terminating forever and a ``pulumi destroy`` waits for them in vain).
 
 Use ``reconcile_once()``, or ``start()``/``stop()`` (or ``with``) for a background loop. It talks to the API
 server with plain ``requests`` and the kubeconfig's client certificate.
@@ -134,6 +136,17 @@ class KubeClient:
             params={"fieldManager": FIELD_MANAGER, "force": "true"},
             headers={"Content-Type": "application/apply-patch+yaml"},
         )
+        resp.raise_for_status()
+
+    def delete(self, path: str) -> None:
+        """DELETE path (an object or a collection); a missing one is fine."""
+        resp = self.session.delete(self.server + path, timeout=30)
+        if resp.status_code != 404:
+            resp.raise_for_status()
+
+    def put(self, path: str, obj: dict[str, Any]) -> None:
+        """PUT obj at path."""
+        resp = self.session.put(self.server + path, json=obj, timeout=10)
         resp.raise_for_status()
 
     def close(self) -> None:
@@ -332,8 +345,14 @@ def self_signed_ca(common_name: str) -> KeyPair:
 class FakeControllers:
     """Marks cert-manager and Kyverno objects Ready and writes Certificate Secrets, once or in a loop."""
 
-    def __init__(self, kubeconfig: str | Path, cluster_resource_namespace: str = "cert-manager") -> None:
+    def __init__(
+        self,
+        kubeconfig: str | Path,
+        cluster_resource_namespace: str = "cert-manager",
+        finalize_namespaces: bool = True,
+    ) -> None:
         self.client = KubeClient(kubeconfig)
+        self.finalize_namespaces = finalize_namespaces
         self.cluster_resource_namespace = cluster_resource_namespace
         self.errors: list[str] = []
         self._fake_ca: KeyPair | None = None
@@ -347,6 +366,8 @@ class FakeControllers:
         actions: list[str] = []
         for _ in range(max_passes):
             done = [*self._issuers(), *self._certificates(), *self._policies()]
+            if self.finalize_namespaces:
+                done += self._namespaces()
             actions += done
             if not done:
                 break
@@ -566,6 +587,45 @@ class FakeControllers:
                 )
                 actions.append(f"{policy['kind']} {_ref(policy)}: Ready")
         return actions
+
+    # namespace deletion (kube-controller-manager's namespace controller does not run either)
+
+    def _namespaces(self) -> list[str]:
+        """Empty each Terminating namespace, then drop its "kubernetes" finalizer so it goes away."""
+        actions = []
+        for ns in self.client.list("/api/v1/namespaces"):
+            name = ns["metadata"]["name"]
+            if not ns["metadata"].get("deletionTimestamp") or "kubernetes" not in ns["spec"].get(
+                "finalizers", []
+            ):
+                continue
+            collections = [
+                f"{base}/namespaces/{name}/{plural}" for base, plural in self._namespaced_collections()
+            ]
+            for path in collections:
+                self.client.delete(path)
+            if any(self.client.list(path) for path in collections):
+                continue  # objects with finalizers of their own: try again next round
+            ns["spec"]["finalizers"] = [f for f in ns["spec"]["finalizers"] if f != "kubernetes"]
+            self.client.put(f"/api/v1/namespaces/{name}/finalize", ns)
+            actions.append(f"Namespace {name}: emptied and finalized")
+        return actions
+
+    def _namespaced_collections(self) -> list[tuple[str, str]]:
+        """(API prefix, plural) of every namespaced kind that can be deleted as a collection."""
+        prefixes = ["/api/v1"]
+        for group in (self.client.get("/apis") or {}).get("groups", []):
+            prefixes.append(f"/apis/{group['preferredVersion']['groupVersion']}")
+        found = []
+        for prefix in prefixes:
+            for res in (self.client.get(prefix) or {}).get("resources", []):
+                if (
+                    res.get("namespaced")
+                    and "/" not in res["name"]
+                    and "deletecollection" in res.get("verbs", [])
+                ):
+                    found.append((prefix, res["name"]))
+        return found
 
 
 def _ref(obj: dict[str, Any]) -> str:
