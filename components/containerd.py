@@ -7,7 +7,7 @@ first and falls back to the upstream ``server``:
 * the mirror URL carries the project path (``/v2/<project>``) and ``override_path = true`` — without it
   containerd appends another ``/v2`` and every pull silently bypasses the cache (DOMAIN.md S1);
 * HTTPS mirrors are verified with ``ca = "<certs.d>/<harbor host dir>/ca.crt"``, never ``skip_verify`` (S16);
-* the Harbor host's own directory gets a ``hosts.toml`` and the CA, so images named by the Harbor host also work;
+* the Harbor host's own directory gets a ``hosts.toml`` and the CA, so images named by Harbor also work;
 * for the static-ClusterIP exposure mode, nodes cannot resolve cluster DNS (S5): an ``/etc/hosts`` entry
   maps the Harbor name to the fixed ClusterIP.
 
@@ -75,7 +75,7 @@ class NodeMirrorSpec:
 def validate_spec(spec: NodeMirrorSpec) -> None:
     """Raise ValueError for a spec that cannot render a correct configuration."""
     if not _HOST_RE.match(spec.harbor_host):
-        raise ValueError(f"harbor_host {spec.harbor_host!r} must be a bare host name or IP (no scheme/port/path)")
+        raise ValueError(f"harbor_host {spec.harbor_host!r} must be a bare host name or IP (no scheme/port)")
     if spec.scheme not in _DEFAULT_PORTS:
         raise ValueError(f"scheme must be http or https, not {spec.scheme!r}")
     if spec.harbor_port is not None and not 0 < spec.harbor_port < 65536:
@@ -105,7 +105,7 @@ def validate_spec(spec: NodeMirrorSpec) -> None:
     if spec.dial_timeout is not None and not re.match(r"^\d+(ms|s|m)$", spec.dial_timeout):
         raise ValueError(f"dial_timeout {spec.dial_timeout!r} must look like 2s or 500ms")
     if not set(spec.capabilities) <= {"pull", "resolve"} or "pull" not in spec.capabilities:
-        raise ValueError("capabilities must include pull and may add resolve only (a cache cannot take pushes)")
+        raise ValueError("capabilities must include pull and may add only resolve (a cache takes no pushes)")
 
 
 def _is_ip(host: str) -> bool:
@@ -175,7 +175,7 @@ def mirror_url(spec: NodeMirrorSpec, project: str) -> str:
 def upstream_hosts_toml(spec: NodeMirrorSpec, up: UpstreamMirror) -> str:
     """hosts.toml for one upstream registry: Harbor project first, upstream ``server`` as fallback."""
     lines = [
-        "# Managed by harbor-cache: pulls go through the Harbor proxy-cache project, then fall back to server.",
+        "# Managed by harbor-cache: pull through the Harbor proxy-cache project, fall back to server",
         f"server = {_toml_str(upstream_server(up))}",
         "",
         *_host_block(spec, mirror_url(spec, up.project), override_path=True),

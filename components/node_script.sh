@@ -127,7 +127,12 @@ atomic_put() {  # atomic_put SRC DEST: same-directory temp file + rename, keepin
     else
         { cp "$1" "$ap_tmp" && chmod 644 "$ap_tmp"; } || die "cannot write $ap_tmp"
     fi
-    mv -f "$ap_tmp" "$2" || die "cannot rename $ap_tmp to $2"
+    replace_file "$ap_tmp" "$2"
+}
+
+replace_file() {  # rename TMP over DEST; a bind-mounted DEST (/etc/hosts in a kind node) is rewritten in place
+    if mv -f "$1" "$2" 2>/dev/null; then return 0; fi
+    { cat "$1" >"$2" && rm -f "$1"; } || { rm -f "$1"; die "cannot replace $2"; }
 }
 
 put_file() {  # put_file SRC DEST: write DEST atomically unless it already holds SRC's bytes
@@ -146,7 +151,7 @@ restore_path() {  # put back the original bytes, mode and mtime (or delete the f
     else
         rp_tmp="$(dirname "$1")/.harbor-cache.$$.$(basename "$1")"
         cp -p "$HC_STATE_DIR/orig/$rp_id" "$rp_tmp" || die "cannot restore $1"
-        mv -f "$rp_tmp" "$1" || die "cannot restore $1"
+        replace_file "$rp_tmp" "$1"
     fi
     CHANGED=$(add "$CHANGED" "$1")
 }
