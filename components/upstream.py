@@ -1,0 +1,166 @@
+"""``HarborUpstream``: the upstream registry in Harbor and the projects that serve its images.
+
+Wiring: ``Registry`` (e.g. Amazon ECR) → a proxy-cache ``Project`` (pull-through) and/or a plain ``Project``
+filled by a ``ReplicationPolicy`` (images present before anyone asks). A proxy-cache project cannot be a
+replication destination (DOMAIN.md S7), so the two are separate projects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from components.harbor_api.client import HarborEndpoint
+from components.harbor_api.resources import Project, Registry, ReplicationPolicy
+
+
+@dataclass(frozen=True)
+class ProxyProjectOptions:
+    """A proxy-cache project: anonymous pulls need ``public`` (DOMAIN.md S18)."""
+
+    name: str
+    public: bool = True
+    storage_limit: int = -1
+    proxy_speed_kb: int = -1
+    retention_days: int | None = 7
+    force_destroy: bool = False
+
+
+@dataclass(frozen=True)
+class ReplicationOptions:
+    """A plain project plus a pull replication rule into it (paths kept: replace count 0, DOMAIN.md S8)."""
+
+    project_name: str
+    policy_name: str
+    name_filter: str | None = None
+    tag_filter: str | None = None
+    trigger: str = "manual"
+    cron: str | None = None
+    override: bool = True
+    enabled: bool = True
+    speed: int = 0
+    dest_namespace_replace_count: int = 0
+    run_on_change: bool = False
+    run_timeout: float = 600.0
+    public: bool = True
+    storage_limit: int = -1
+    retention_days: int | None = None
+    force_destroy: bool = False
+
+
+@dataclass(frozen=True)
+class HarborUpstreamArgs:
+    """Everything ``HarborUpstream`` needs; ``access_secret`` may be an Output and is always made secret."""
+
+    endpoint: HarborEndpoint
+    registry_name: str
+    registry_url: str
+    registry_type: str = "aws-ecr"
+    access_key_id: str = ""
+    access_secret: pulumi.Input[str] | None = None
+    insecure: bool = False
+    description: str = ""
+    proxy: ProxyProjectOptions | None = None
+    replication: ReplicationOptions | None = None
+
+
+class HarborUpstream(pulumi.ComponentResource):
+    """Registry → proxy-cache project and/or plain project + replication policy, inside Harbor."""
+
+    registry_id: pulumi.Output[int]
+    proxy_project_id: pulumi.Output[int | None]
+    proxy_project_name: pulumi.Output[str | None]
+    replica_project_id: pulumi.Output[int | None]
+    replica_project_name: pulumi.Output[str | None]
+    policy_id: pulumi.Output[int | None]
+    last_replication_status: pulumi.Output[str | None]
+
+    def __init__(
+        self, name: str, args: HarborUpstreamArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("harbor-cache:index:HarborUpstream", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        harbor = args.endpoint.to_dict()
+        secret = pulumi.Output.secret(args.access_secret if args.access_secret is not None else "")
+        registry = Registry(
+            f"{name}-registry",
+            harbor=harbor,
+            name=args.registry_name,
+            type=args.registry_type,
+            url=args.registry_url,
+            access_key_id=args.access_key_id,
+            access_secret=secret,
+            insecure=args.insecure,
+            description=args.description,
+            opts=child,
+        )
+        none: pulumi.Output[None] = pulumi.Output.from_input(None)
+        self.registry_id = registry.registry_id
+        self.proxy_project_id = self.proxy_project_name = none
+        self.replica_project_id = self.replica_project_name = none
+        self.policy_id = self.last_replication_status = none
+
+        if args.proxy is not None:
+            p = args.proxy
+            proxy = Project(
+                f"{name}-proxy",
+                harbor=harbor,
+                name=p.name,
+                public=p.public,
+                registry_id=registry.registry_id,
+                storage_limit=p.storage_limit,
+                proxy_speed_kb=p.proxy_speed_kb,
+                retention_days=p.retention_days,
+                force_destroy=p.force_destroy,
+                opts=child,
+            )
+            self.proxy_project_id = proxy.project_id
+            self.proxy_project_name = proxy.name
+
+        if args.replication is not None:
+            r = args.replication
+            replica = Project(
+                f"{name}-replica",
+                harbor=harbor,
+                name=r.project_name,
+                public=r.public,
+                storage_limit=r.storage_limit,
+                retention_days=r.retention_days,
+                force_destroy=r.force_destroy,
+                opts=child,
+            )
+            policy = ReplicationPolicy(
+                f"{name}-replication",
+                harbor=harbor,
+                name=r.policy_name,
+                registry_id=registry.registry_id,
+                dest_namespace=replica.name,
+                dest_namespace_replace_count=r.dest_namespace_replace_count,
+                name_filter=r.name_filter,
+                tag_filter=r.tag_filter,
+                trigger=r.trigger,
+                cron=r.cron,
+                override=r.override,
+                enabled=r.enabled,
+                speed=r.speed,
+                run_on_change=r.run_on_change,
+                run_timeout=r.run_timeout,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[replica]),
+            )
+            self.replica_project_id = replica.project_id
+            self.replica_project_name = replica.name
+            self.policy_id = policy.policy_id
+            self.last_replication_status = policy.last_execution_status
+
+        self.register_outputs(
+            {
+                "registry_id": self.registry_id,
+                "proxy_project_id": self.proxy_project_id,
+                "proxy_project_name": self.proxy_project_name,
+                "replica_project_id": self.replica_project_id,
+                "replica_project_name": self.replica_project_name,
+                "policy_id": self.policy_id,
+                "last_replication_status": self.last_replication_status,
+            }
+        )
