@@ -204,30 +204,51 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def pid_alive(pid: int, exe: str | None = None) -> bool:
-    """True if pid runs (not a zombie) and, when exe is given, its argv[0] is exe."""
+def _proc_stat(pid: int) -> list[str] | None:
+    """Fields of /proc/<pid>/stat after the command name (index 0 is the state), or None."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        argv0 = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].decode()
-    except OSError:
-        return False
-    if stat.rsplit(")", 1)[1].split()[0] in ("Z", "X"):
-        return False
-    return exe is None or argv0 == exe
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
 
 
-def tail(path: Path, lines: int = 40) -> str:
-    """The last lines of a log file ('' if missing)."""
+def process_start_time(pid: int) -> int | None:
+    """The kernel's start time of pid (clock ticks since boot): with the pid, a unique process identity."""
+    fields = _proc_stat(pid)
+    return int(fields[19]) if fields else None
+
+
+def pid_alive(pid: int, start_time: int | None = None) -> bool:
+    """True if pid runs (not a zombie) and, when start_time is given, is still that same process."""
+    fields = _proc_stat(pid)
+    if not fields or fields[0] in ("Z", "X"):
+        return False
+    return start_time is None or int(fields[19]) == start_time
+
+
+def tail(path: Path, lines: int = 40, offset: int = 0) -> str:
+    """The last lines of a log file from byte offset on ('' if missing)."""
     try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+        with open(path, "rb") as log:
+            log.seek(offset)
+            return "\n".join(log.read().decode(errors="replace").splitlines()[-lines:])
     except OSError:
         return ""
 
 
-def _stop_pid(pid: int, exe: str, timeout: float = 15.0) -> None:
+def _reap(pid: int) -> bool:
+    """Collect pid if it is an exited child of this process; True when it was."""
+    try:
+        return os.waitpid(pid, os.WNOHANG)[0] == pid
+    except ChildProcessError:
+        return False
+
+
+def _stop_pid(pid: int, start_time: int | None, timeout: float = 15.0) -> None:
     """SIGTERM the process group of pid, then SIGKILL it if it has not exited after timeout."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        if not pid_alive(pid, exe):
+        if _reap(pid) or not pid_alive(pid, start_time):
+            _reap(pid)
             return
         try:
             os.killpg(pid, sig)
@@ -235,12 +256,10 @@ def _stop_pid(pid: int, exe: str, timeout: float = 15.0) -> None:
             return
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            try:  # reap it if it is our child; otherwise its parent (init) does
-                if os.waitpid(pid, os.WNOHANG)[0] == pid:
-                    return
-            except ChildProcessError:
-                pass
-            if not pid_alive(pid, exe):
+            if _reap(pid) or not pid_alive(
+                pid, start_time
+            ):  # our child is reaped here; others by their parent
+                _reap(pid)
                 return
             time.sleep(0.05)
 
@@ -279,13 +298,17 @@ class LocalKube:
     @property
     def pids(self) -> dict[str, int]:
         """Process ids by component (empty when not started)."""
-        return {name: self._state[name]["pid"] for name in ("etcd", "apiserver") if name in self._state}
+        return {
+            name: self._state[name]["pid"]
+            for name in ("etcd", "apiserver")
+            if "pid" in self._state.get(name, {})
+        }
 
     def is_running(self) -> bool:
         """Both processes are alive."""
-        return all(
-            name in self._state and pid_alive(self._state[name]["pid"], self._state[name]["exe"])
-            for name in ("etcd", "apiserver")
+        pids = self.pids
+        return len(pids) == 2 and all(
+            pid_alive(pid, self._state[name]["start_time"]) for name, pid in pids.items()
         )
 
     def is_ready(self) -> bool:
@@ -319,9 +342,10 @@ class LocalKube:
 
     def stop(self, keep_logs: bool = True) -> None:
         """Stop both processes and remove etcd data, certificates, kubeconfig and state (logs stay)."""
+        pids = self.pids
         for name in ("apiserver", "etcd"):
-            if name in self._state:
-                _stop_pid(self._state[name]["pid"], self._state[name]["exe"])
+            if name in pids:
+                _stop_pid(pids[name], self._state[name]["start_time"])
         self._state = {}
         for path in (self.state_dir / "etcd-data", self.pki_dir):
             shutil.rmtree(path, ignore_errors=True)
@@ -362,6 +386,7 @@ class LocalKube:
     def _spawn(self, name: str, argv: list[str]) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log_dir / f"{name}.log", "ab") as log:
+            self._state[name]["log_offset"] = log.tell()
             log.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%S')} {' '.join(argv)}\n".encode())
             log.flush()
             proc = subprocess.Popen(
@@ -373,7 +398,7 @@ class LocalKube:
                 start_new_session=True,
             )
         self._state[name]["pid"] = proc.pid
-        self._state[name]["exe"] = argv[0]
+        self._state[name]["start_time"] = process_start_time(proc.pid)
         self._save_state()
 
     def _start_once(self, apiserver: Path, etcd: Path) -> None:
@@ -442,8 +467,8 @@ class LocalKube:
 
     def _check_alive(self) -> None:
         for name in ("etcd", "apiserver"):
-            if not pid_alive(self._state[name]["pid"], self._state[name]["exe"]):
-                log = tail(self.log_dir / f"{name}.log")
+            if not pid_alive(self._state[name]["pid"], self._state[name]["start_time"]):
+                log = tail(self.log_dir / f"{name}.log", offset=self._state[name]["log_offset"])
                 if "address already in use" in log:
                     raise _PortTaken(f"{name}: port taken")
                 where = self.log_dir / f"{name}.log"
@@ -463,7 +488,8 @@ class LocalKube:
         raise KubeError(
             f"kube-apiserver at {self.server_url} not ready after {self.ready_timeout:.0f}s "
             f"(last /readyz: {status} {detail.strip()[-1500:]}).\n"
-            f"Last lines of {self.log_dir / 'apiserver.log'}:\n{tail(self.log_dir / 'apiserver.log')}"
+            f"Last lines of {self.log_dir / 'apiserver.log'}:\n"
+            + tail(self.log_dir / "apiserver.log", offset=self._state["apiserver"]["log_offset"])
         )
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +61,36 @@ def test_not_started_instance(tmp_path: Path) -> None:
         _ = local.server_url
     local.stop()  # harmless when nothing runs
     assert kube.free_port() > 0
+
+
+def fake_binaries(folder: Path, apiserver: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Put shell-script stand-ins for kube-apiserver and etcd first on PATH, with no tool cache."""
+    folder.mkdir()
+    for name, body in (("kube-apiserver", apiserver), ("etcd", "exec sleep 60")):
+        (folder / name).write_text(f"#!/bin/sh\n{body}\n")
+        (folder / name).chmod(0o755)
+    monkeypatch.setenv("HARBOR_CACHE_TOOLS", str(folder / "no-cache"))
+    monkeypatch.setenv("PATH", f"{folder}:{os.environ['PATH']}")
+
+
+def test_apiserver_that_exits_is_reported_with_its_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_binaries(tmp_path / "bin", "echo 'E0101 flag provided but not defined: --boom'; exit 1", monkeypatch)
+    local = kube.LocalKube(tmp_path / "state")
+    with pytest.raises(kube.KubeError, match=r"(?s)apiserver exited during start.*--boom"):
+        local.start()
+    assert local.pids == {} and not (tmp_path / "state" / "state.json").exists()
+
+
+def test_readyz_timeout_names_the_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_binaries(tmp_path / "bin", "echo 'I0101 waiting for etcd'; exec sleep 60", monkeypatch)
+    local = kube.LocalKube(tmp_path / "state", ready_timeout=1)
+    started = time.monotonic()
+    with pytest.raises(kube.KubeError, match=r"(?s)not ready after 1s.*apiserver.log.*waiting for etcd"):
+        local.start()
+    assert time.monotonic() - started < 20
+    assert local.pids == {} and not (tmp_path / "state" / "kubeconfig").exists()
 
 
 @pytest.mark.parametrize(
