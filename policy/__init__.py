@@ -1,0 +1,1 @@
+"""harbor-cache's CrossGuard policy pack; the policies live in `policy.policies` (docs/policy.md)."""
