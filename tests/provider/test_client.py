@@ -1,4 +1,4 @@
-"""HarborClient against the double: retries, errors, cookies, pagination, lookups, readiness, service proxy."""
+"""HarborClient against the double: retries, errors, cookies, paging, lookups, readiness, service proxy."""
 
 from __future__ import annotations
 
@@ -75,7 +75,9 @@ def test_429_is_retried(client: HarborClient, double: HarborDouble) -> None:
     assert double.count("GET", "/registries") == 2
 
 
-def test_connection_refused_retries_then_clear_error_in_bounded_time(endpoint: HarborEndpoint, double: HarborDouble) -> None:
+def test_connection_refused_retries_then_clear_error_in_bounded_time(
+    endpoint: HarborEndpoint, double: HarborDouble
+) -> None:
     double.set_down(True)
     client = HarborClient(endpoint, PASSWORD)
     started = time.monotonic()
@@ -83,7 +85,9 @@ def test_connection_refused_retries_then_clear_error_in_bounded_time(endpoint: H
         client.get("/registries/1", "read registry 1")
     assert time.monotonic() - started < 2
     text = str(err.value)
-    assert text.startswith(f"read registry 1 failed: cannot reach Harbor at {double.url}/api/v2.0 after 3 attempts")
+    assert text.startswith(
+        f"read registry 1 failed: cannot reach Harbor at {double.url}/api/v2.0 after 3 attempts"
+    )
     assert PASSWORD not in text
 
 
@@ -122,7 +126,9 @@ def test_a_kept_sid_cookie_gets_403_csrf(double: HarborDouble) -> None:
     session.auth = ("admin", PASSWORD)
     assert session.get(f"{double.url}/api/v2.0/registries").status_code == 200
     assert "sid" in session.cookies
-    resp = session.post(f"{double.url}/api/v2.0/registries", json={"name": "x", "type": "harbor", "url": "http://h"})
+    resp = session.post(
+        f"{double.url}/api/v2.0/registries", json={"name": "x", "type": "harbor", "url": "http://h"}
+    )
     assert resp.status_code == 403
     assert resp.json()["errors"][0]["message"] == "CSRF token invalid"
     double.cookies_seen = 0  # this test sent them on purpose
@@ -130,7 +136,12 @@ def test_a_kept_sid_cookie_gets_403_csrf(double: HarborDouble) -> None:
 
 def test_pagination_follows_x_total_count(client: HarborClient, double: HarborDouble) -> None:
     for i in range(1, 206):
-        double.state["registries"][1000 + i] = {"id": 1000 + i, "name": f"r{i}", "type": "harbor", "url": "http://h"}
+        double.state["registries"][1000 + i] = {
+            "id": 1000 + i,
+            "name": f"r{i}",
+            "type": "harbor",
+            "url": "http://h",
+        }
     items = client.list_all("/registries", "list registries")
     assert len(items) == 205
     assert double.count("GET", "/registries") == 3
@@ -146,7 +157,9 @@ def test_find_by_name_is_exact_and_quotes_numeric_names(client: HarborClient) ->
 
 
 def test_project_lookup_by_name_uses_resource_name_header(client: HarborClient) -> None:
-    client.create("/projects", {"project_name": "123", "metadata": {"public": "false"}}, "create project '123'")
+    client.create(
+        "/projects", {"project_name": "123", "metadata": {"public": "false"}}, "create project '123'"
+    )
     found = client.get_project_by_name("123", "look up project '123'")
     assert found is not None and found["name"] == "123"
     assert client.get_project_by_name("nope", "look up project 'nope'") is None
@@ -207,11 +220,17 @@ class _FakeApiServer:
                     self.end_headers()
                     return
                 prefix = "/api/v1/namespaces/harbor/services/http:harbor:80/proxy"
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("authorization", "host")}
+                headers = {
+                    k: v for k, v in self.headers.items() if k.lower() not in ("authorization", "host")
+                }
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
                 resp = requests.request(
-                    self.command, outer.target + self.path[len(prefix) :], headers=headers, data=body, timeout=5
+                    self.command,
+                    outer.target + self.path[len(prefix) :],
+                    headers=headers,
+                    data=body,
+                    timeout=5,
                 )
                 self.send_response(resp.status_code)
                 for key in ("Content-Type", "X-Request-Id", "Location", "X-Total-Count"):
@@ -250,7 +269,9 @@ def _kubeconfig(path: Path, server: str, user: dict[str, Any]) -> Path:
     return path
 
 
-def test_service_proxy_reaches_harbor_unauthenticated_endpoints(apiserver: _FakeApiServer, tmp_path: Path) -> None:
+def test_service_proxy_reaches_harbor_unauthenticated_endpoints(
+    apiserver: _FakeApiServer, tmp_path: Path
+) -> None:
     kc = _kubeconfig(tmp_path / "kubeconfig", apiserver.url, {"token": "kube-token"})
     ep = HarborEndpoint(kubeconfig=str(kc), timeout=2, retries=0)
     client = HarborClient(ep, PASSWORD)

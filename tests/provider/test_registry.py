@@ -1,3 +1,5 @@
+# The SDK declares CreateResult.outs / ReadResult.inputs Optional; these tests index them directly.
+# mypy: disable-error-code="arg-type,index,dict-item"
 """RegistryProvider against the double."""
 
 from __future__ import annotations
@@ -18,8 +20,14 @@ def provider() -> RegistryProvider:
 
 
 def _inputs(provider: RegistryProvider, harbor: dict[str, Any], **over: Any) -> dict[str, Any]:
-    news = {"harbor": harbor, "name": "moreh-ecr", "url": ECR_URL, "access_key_id": "AKIA1",
-            "access_secret": "aws-secret-1", **over}  # fmt: skip
+    news = {
+        "harbor": harbor,
+        "name": "moreh-ecr",
+        "url": ECR_URL,
+        "access_key_id": "AKIA1",
+        "access_secret": "aws-secret-1",
+        **over,
+    }
     result = provider.check({}, news)
     assert result.failures == []
     return dict(result.inputs)
@@ -38,8 +46,17 @@ def test_check_defaults_and_field_failures(provider: RegistryProvider, harbor: d
 
 
 def test_check_passes_unknowns_through(provider: RegistryProvider, harbor: dict[str, Any]) -> None:
-    result = provider.check({}, {"harbor": {**harbor, "url": UNKNOWN}, "name": UNKNOWN, "url": UNKNOWN,
-                                 "type": UNKNOWN, "insecure": UNKNOWN, "access_secret": UNKNOWN})  # fmt: skip
+    result = provider.check(
+        {},
+        {
+            "harbor": {**harbor, "url": UNKNOWN},
+            "name": UNKNOWN,
+            "url": UNKNOWN,
+            "type": UNKNOWN,
+            "insecure": UNKNOWN,
+            "access_secret": UNKNOWN,
+        },
+    )
     assert result.failures == []
     assert result.inputs["name"] == UNKNOWN and result.inputs["insecure"] == UNKNOWN
 
@@ -78,7 +95,9 @@ def test_update_always_resends_the_secret_in_the_flat_shape(
     assert double.state["registries"][int(created.id)]["credential"]["access_secret"] == "aws-secret-1"
 
 
-def test_masked_secret_is_not_drift(provider: RegistryProvider, harbor: dict[str, Any], double: HarborDouble) -> None:
+def test_masked_secret_is_not_drift(
+    provider: RegistryProvider, harbor: dict[str, Any], double: HarborDouble
+) -> None:
     created = provider.create(_inputs(provider, harbor))
     live = double.snapshot()["registries"][created.id]
     assert live["credential"]["access_secret"] == "*****"
@@ -87,7 +106,9 @@ def test_masked_secret_is_not_drift(provider: RegistryProvider, harbor: dict[str
     assert provider.diff(created.id, read.outs, _inputs(provider, harbor)).changes is False
 
 
-def test_removed_secret_is_drift(provider: RegistryProvider, harbor: dict[str, Any], double: HarborDouble) -> None:
+def test_removed_secret_is_drift(
+    provider: RegistryProvider, harbor: dict[str, Any], double: HarborDouble
+) -> None:
     created = provider.create(_inputs(provider, harbor))
     double.state["registries"][int(created.id)]["credential"]["access_secret"] = ""
     read = provider.read(created.id, created.outs)
@@ -95,27 +116,35 @@ def test_removed_secret_is_drift(provider: RegistryProvider, harbor: dict[str, A
     assert provider.diff(created.id, read.outs, _inputs(provider, harbor)).changes is True
 
 
-def test_refresh_after_out_of_band_change(provider: RegistryProvider, harbor: dict[str, Any], double: HarborDouble) -> None:
+def test_refresh_after_out_of_band_change(
+    provider: RegistryProvider, harbor: dict[str, Any], double: HarborDouble
+) -> None:
     props = _inputs(provider, harbor)
     created = provider.create(props)
     double.state["registries"][int(created.id)].update(description="edited in UI", insecure=True)
     read = provider.read(created.id, created.outs)
     assert read.id == created.id
-    assert read.inputs is not None and read.inputs["description"] == "edited in UI" and read.inputs["insecure"]
+    assert (
+        read.inputs is not None and read.inputs["description"] == "edited in UI" and read.inputs["insecure"]
+    )
     diff = provider.diff(created.id, read.outs, props)
     assert diff.changes and diff.replaces == []
     provider.update(created.id, read.outs, props)
     assert double.state["registries"][int(created.id)]["description"] == ""
 
 
-def test_refresh_after_out_of_band_delete(provider: RegistryProvider, harbor: dict[str, Any], double: HarborDouble) -> None:
+def test_refresh_after_out_of_band_delete(
+    provider: RegistryProvider, harbor: dict[str, Any], double: HarborDouble
+) -> None:
     created = provider.create(_inputs(provider, harbor))
     del double.state["registries"][int(created.id)]
     read = provider.read(created.id, created.outs)
     assert read.id == "" and read.outs == {}
 
 
-def test_create_adopts_existing_by_name(provider: RegistryProvider, harbor: dict[str, Any], double: HarborDouble) -> None:
+def test_create_adopts_existing_by_name(
+    provider: RegistryProvider, harbor: dict[str, Any], double: HarborDouble
+) -> None:
     first = provider.create(_inputs(provider, harbor))
     again = provider.create(_inputs(provider, harbor, description="adopted"))
     assert again.id == first.id and again.outs["adopted"] is True
@@ -141,7 +170,9 @@ def test_create_adopts_on_409(
     assert double.count("POST", "/registries") == 2  # the first create and the one answered 409
 
 
-def test_adopting_a_registry_of_another_type_fails(provider: RegistryProvider, harbor: dict[str, Any]) -> None:
+def test_adopting_a_registry_of_another_type_fails(
+    provider: RegistryProvider, harbor: dict[str, Any]
+) -> None:
     provider.create(_inputs(provider, harbor))
     props = _inputs(provider, harbor, type="docker-registry", url="https://registry.example.com")
     with pytest.raises(Exception, match="already has a registry of that name with type 'aws-ecr'"):
@@ -166,7 +197,10 @@ def test_unhealthy_upstream_is_a_clear_error(
     provider: RegistryProvider, harbor: dict[str, Any], double: HarborDouble
 ) -> None:
     double.set_faults(registry_unhealthy=True)
-    with pytest.raises(HarborApiError, match=r"create registry 'moreh-ecr' failed: HTTP 400 BAD_REQUEST: the registry is unhealthy"):
+    with pytest.raises(
+        HarborApiError,
+        match=r"create registry 'moreh-ecr' failed: HTTP 400 BAD_REQUEST: the registry is unhealthy",
+    ):
         provider.create(_inputs(provider, harbor))
 
 
@@ -174,6 +208,11 @@ def test_delete_of_a_used_registry_explains_412(
     provider: RegistryProvider, harbor: dict[str, Any], double: HarborDouble
 ) -> None:
     created = provider.create(_inputs(provider, harbor))
-    double.state["projects"][99] = {"project_id": 99, "name": "mif", "registry_id": int(created.id), "metadata": {}}
-    with pytest.raises(HarborApiError, match="412 PRECONDITION.*still uses it"):
+    double.state["projects"][99] = {
+        "project_id": 99,
+        "name": "mif",
+        "registry_id": int(created.id),
+        "metadata": {},
+    }
+    with pytest.raises(HarborApiError, match=r"412 PRECONDITION.*still uses it"):
         provider.delete(created.id, created.outs)
