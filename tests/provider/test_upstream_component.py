@@ -1,0 +1,91 @@
+"""HarborUpstream under Pulumi mocks: children, parents, type tokens, secret upstream key, outputs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pulumi
+import pytest
+from pulumi.runtime import mocks, settings
+
+from components.harbor_api.client import HarborEndpoint
+from tests.provider.conftest import ECR_URL
+
+
+class _Mocks(pulumi.runtime.Mocks):
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        state = dict(args.inputs)
+        ids = {
+            "Registry": ("registryId", 3),
+            "Project": ("projectId", 5),
+            "ReplicationPolicy": ("policyId", 7),
+        }
+        kind = args.typ.rsplit(":", 1)[-1]
+        if kind in ids:
+            key, value = ids[kind]
+            state[key] = value
+            state[{"registryId": "registry_id", "projectId": "project_id", "policyId": "policy_id"}[key]] = (
+                value
+            )
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
+        return {}, None
+
+
+@pytest.fixture
+def monitor() -> Iterator[mocks.MockMonitor]:
+    saved = settings.SETTINGS
+    m = _Mocks()
+    monitor = mocks.MockMonitor(m)
+    mocks.set_mocks(m, project="harbor-cache", stack="unit", preview=False, monitor=monitor)
+    yield monitor
+    settings.configure(saved)
+
+
+@pulumi.runtime.test
+def test_wires_registry_proxy_and_replication(monitor: mocks.MockMonitor) -> Any:
+    from components.upstream import (
+        HarborUpstream,
+        HarborUpstreamArgs,
+        ProxyProjectOptions,
+        ReplicationOptions,
+    )
+
+    up = HarborUpstream(
+        "ecr",
+        HarborUpstreamArgs(
+            endpoint=HarborEndpoint(url="https://harbor.example.com"),
+            registry_name="moreh-ecr",
+            registry_url=ECR_URL,
+            access_key_id="AKIA1",
+            access_secret="aws-secret",
+            proxy=ProxyProjectOptions(name="mif"),
+            replication=ReplicationOptions(
+                project_name="mif-replica", policy_name="mif-pull", name_filter="q/**"
+            ),
+        ),
+    )
+
+    def check(values: list[Any]) -> None:
+        registry_id, proxy_name, replica_name, policy_id = values
+        assert registry_id == 3 and policy_id == 7
+        assert proxy_name == "mif" and replica_name == "mif-replica"
+        urns = monitor.get_registered_resources()
+        types = sorted(u.split("::")[2] for u in urns)
+        assert types == [
+            "harbor-cache:index:HarborUpstream$pulumi-python:dynamic/harbor:Project",
+            "harbor-cache:index:HarborUpstream$pulumi-python:dynamic/harbor:Project",
+            "harbor-cache:index:HarborUpstream$pulumi-python:dynamic/harbor:Registry",
+            "harbor-cache:index:HarborUpstream$pulumi-python:dynamic/harbor:ReplicationPolicy",
+            "pulumi:pulumi:Stack$harbor-cache:index:HarborUpstream",
+        ]
+        states = {u.rsplit("::", 1)[1]: r.state for u, r in urns.items()}
+        assert states["ecr-proxy"]["retention_days"] == 7 and states["ecr-proxy"]["public"] is True
+        assert states["ecr-replication"]["dest_namespace_replace_count"] == 0
+        assert states["ecr-replica"]["retention_days"] == 0
+
+    return pulumi.Output.all(
+        up.registry_id, up.proxy_project_name, up.replica_project_name, up.policy_id
+    ).apply(check)
