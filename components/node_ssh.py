@@ -1,0 +1,391 @@
+"""SSH transport: one dynamic resource per node runs the node script over SSH (paramiko).
+
+``NodeContainerdConfig`` (type ``pulumi-python:dynamic/nodes:ContainerdConfig``): create and update run the
+script in ``apply`` mode, delete runs ``remove`` (the node goes back to its prior state), read runs ``check``
+so ``pulumi refresh`` shows drift on the node (and the next ``up`` re-applies). The rendered script, with the
+desired files, goes to ``sh -s`` on stdin; the command line is only ``sh -s`` (or ``sudo -n sh -s``).
+
+The SSH private key is the stack secret ``harbor-cache:sshPrivateKey``, read in ``configure()`` in the
+provider process: it is never an input, never pickled into state and never logged. The module path and
+class names are part of the state format: do not move or rename them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import paramiko
+import pulumi
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    ConfigureRequest,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    Resource,
+    ResourceProvider,
+    UpdateResult,
+)
+
+from components.node_script import Mode, ScriptParams, parse_result, render_script, script_template
+
+PROJECT = "harbor-cache"
+KEY_CONFIG = f"{PROJECT}:sshPrivateKey"
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # pulumi.runtime.rpc.UNKNOWN
+INPUT_KEYS = ("node", "host", "port", "user", "host_key", "bastion", "files", "hosts_line", "params",
+              "script_version", "timeout")
+CONNECT_TIMEOUT = 10.0
+
+
+class NodeError(Exception):
+    """A node could not be configured; the message names the node and its address."""
+
+
+@dataclass(frozen=True)
+class SshTarget:
+    """Where and how to reach a node (``host_key``: ``"<type> <base64>"`` to pin, None to accept any)."""
+
+    node: str
+    host: str
+    port: int = 22
+    user: str = "root"
+    host_key: str | None = None
+    bastion: Mapping[str, Any] | None = None
+
+    def describe(self) -> str:
+        """``node (user@host:port [via bastion])`` for messages."""
+        via = ""
+        if self.bastion:
+            b = self.bastion
+            via = f" via {b.get('user') or 'root'}@{b['host']}:{b.get('port') or 22}"
+        return f"node {self.node} ({self.user}@{self.host}:{self.port}{via})"
+
+    @classmethod
+    def from_props(cls, props: Mapping[str, Any]) -> SshTarget:
+        """Build from resource inputs/outputs."""
+        return cls(node=str(props["node"]), host=str(props["host"]), port=int(props.get("port") or 22),
+                   user=str(props.get("user") or "root"), host_key=props.get("host_key") or None,
+                   bastion=props.get("bastion") or None)
+
+
+def script_version() -> str:
+    """Hash of the shipped node script: a changed script re-applies on every node."""
+    return hashlib.sha256(script_template().encode()).hexdigest()[:16]
+
+
+def load_private_key(pem: str) -> paramiko.PKey:
+    """Parse an OpenSSH/PEM private key of any type paramiko supports (no passphrase)."""
+    for kind in (paramiko.Ed25519Key, paramiko.ECDSAKey, paramiko.RSAKey):
+        try:
+            return kind.from_private_key(io.StringIO(pem))
+        except (paramiko.SSHException, ValueError, TypeError):
+            continue
+    raise NodeError("sshPrivateKey is not a supported unencrypted private key (ed25519, ecdsa or rsa)")
+
+
+class _PinnedHostKey(paramiko.MissingHostKeyPolicy):
+    """Accept only the pinned key when one is set; remember what the server presented."""
+
+    def __init__(self, pinned: str | None, label: str) -> None:
+        self.pinned = pinned.split()[:2] if pinned else None
+        self.label = label
+        self.seen = ""
+
+    def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
+        self.seen = f"{key.get_name()} {key.get_base64()}"
+        if self.pinned is not None and self.pinned != [key.get_name(), key.get_base64()]:
+            raise NodeError(f"{self.label}: host key mismatch: server presented {key.get_name()} "
+                            f"SHA256 {_fingerprint(key)}, which is not the pinned host_key")
+
+
+def _fingerprint(key: paramiko.PKey) -> str:
+    import base64
+    return base64.b64encode(hashlib.sha256(key.asbytes()).digest()).decode().rstrip("=")
+
+
+def _connect(
+    target: SshTarget, pkey: paramiko.PKey
+) -> tuple[paramiko.SSHClient, list[paramiko.SSHClient], str]:
+    """Connected client (through the bastion when set), clients to close, and the node's observed host key."""
+    label = target.describe()
+    opened: list[paramiko.SSHClient] = []
+    sock: Any = None
+    try:
+        if target.bastion:
+            b = target.bastion
+            jump = paramiko.SSHClient()
+            opened.append(jump)
+            jump.set_missing_host_key_policy(_PinnedHostKey(b.get("host_key"), f"{label}: bastion"))
+            jump.connect(str(b["host"]), port=int(b.get("port") or 22), username=str(b.get("user") or "root"),
+                         pkey=pkey, timeout=CONNECT_TIMEOUT, banner_timeout=CONNECT_TIMEOUT,
+                         auth_timeout=CONNECT_TIMEOUT, allow_agent=False, look_for_keys=False)
+            transport = jump.get_transport()
+            assert transport is not None
+            sock = transport.open_channel("direct-tcpip", (target.host, target.port), ("127.0.0.1", 0),
+                                          timeout=CONNECT_TIMEOUT)
+        client = paramiko.SSHClient()
+        opened.append(client)
+        policy = _PinnedHostKey(target.host_key, label)
+        client.set_missing_host_key_policy(policy)
+        client.connect(target.host, port=target.port, username=target.user, pkey=pkey, sock=sock,
+                       timeout=CONNECT_TIMEOUT, banner_timeout=CONNECT_TIMEOUT, auth_timeout=CONNECT_TIMEOUT,
+                       allow_agent=False, look_for_keys=False)
+        return client, opened, policy.seen
+    except NodeError:
+        _close(opened)
+        raise
+    except (OSError, paramiko.SSHException, EOFError) as exc:
+        _close(opened)
+        raise NodeError(f"{label}: cannot connect: {type(exc).__name__}: {exc}") from None
+
+
+def _close(clients: list[paramiko.SSHClient]) -> None:
+    for c in reversed(clients):
+        c.close()
+
+
+def run_remote(
+    target: SshTarget, private_key: str, command: str, stdin: str, timeout: float
+) -> tuple[int, str, str, str]:
+    """Run ``command`` on the node with ``stdin``; returns exit code, stdout, stderr and the host key seen."""
+    client, opened, seen = _connect(target, load_private_key(private_key))
+    try:
+        transport = client.get_transport()
+        assert transport is not None
+        chan = transport.open_session(timeout=CONNECT_TIMEOUT)
+        chan.exec_command(command)
+        chan.sendall(stdin.encode())
+        chan.shutdown_write()
+        out, err = bytearray(), bytearray()
+        deadline = time.monotonic() + timeout
+        while True:
+            busy = False
+            while chan.recv_ready():
+                out += chan.recv(65536)
+                busy = True
+            while chan.recv_stderr_ready():
+                err += chan.recv_stderr(65536)
+                busy = True
+            if chan.exit_status_ready() and not chan.recv_ready() and not chan.recv_stderr_ready():
+                break
+            if time.monotonic() > deadline:
+                raise NodeError(f"{target.describe()}: '{command}' timed out after {timeout:.0f}s")
+            if not busy:
+                time.sleep(0.05)
+        return chan.recv_exit_status(), out.decode(errors="replace"), err.decode(errors="replace"), seen
+    except (OSError, paramiko.SSHException) as exc:
+        raise NodeError(f"{target.describe()}: SSH session failed: {type(exc).__name__}: {exc}") from None
+    finally:
+        _close(opened)
+
+
+def run_node_script(props: Mapping[str, Any], private_key: str, mode: Mode) -> dict[str, Any]:
+    """Render the script for ``props`` and run it on the node; returns its summary (raises NodeError)."""
+    target = SshTarget.from_props(props)
+    params = ScriptParams.from_dict(props.get("params") or {})
+    script = render_script(mode, params, props.get("files") or {}, props.get("hosts_line") or None)
+    command = "sh -s" if target.user == "root" else "sudo -n sh -s"
+    timeout = float(props.get("timeout") or 300)
+    code, out, err, seen = run_remote(target, private_key, command, script, timeout)
+    result = parse_result(out)
+    if result is None:
+        tail = " | ".join(err.strip().splitlines()[-3:])
+        raise NodeError(f"{target.describe()}: node script ({mode}) exited {code} without a result: {tail}")
+    if code != 0 or not result.get("ok"):
+        raise NodeError(f"{target.describe()}: {mode} failed: {result.get('error') or f'exit {code}'}"
+                        + (" (config.toml rolled back)" if result.get("rolled_back") else ""))
+    result["observed_host_key"] = seen
+    return result
+
+
+def _inputs(props: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: props.get(k) for k in INPUT_KEYS}
+
+
+def _outs(props: Mapping[str, Any], result: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        **_inputs(props),
+        "containerd_version": result.get("containerd") or "",
+        "config_version": result.get("config_version"),
+        "config_action": result.get("config") or "",
+        "changed": list(result.get("changed") or []),
+        "restarted": bool(result.get("restarted")),
+        "in_sync": not result.get("drift"),
+        "drift": list(result.get("drift") or []),
+        "warnings": list(result.get("warnings") or []),
+        "observed_host_key": result.get("observed_host_key") or "",
+    }
+
+
+class NodeContainerdConfigProvider(ResourceProvider):
+    """CRUD for one node's containerd mirror configuration. Nothing is stored on ``self`` but in configure."""
+
+    _private_key: str
+
+    def configure(self, req: ConfigureRequest) -> None:
+        """Read the SSH key from the stack's secret config (decrypted here, in the provider process)."""
+        self._private_key = req.config.get(KEY_CONFIG) or ""
+
+    def _key(self, props: Mapping[str, Any]) -> str:
+        key = getattr(self, "_private_key", "")
+        if not key:
+            raise NodeError(f"node {props.get('node')}: no SSH key: run "
+                            f"`pulumi config set --secret {KEY_CONFIG} < id_ed25519`")
+        return key
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        """Validate inputs (unknowns pass) and coerce numbers the engine sends as floats."""
+        failures = []
+        for key in ("node", "host"):
+            if news.get(key) != UNKNOWN and not (isinstance(news.get(key), str) and news.get(key)):
+                failures.append(CheckFailure(key, f"{key} must be a non-empty string"))
+        out = dict(news)
+        for key in ("port", "timeout"):
+            if out.get(key) not in (None, UNKNOWN):
+                try:
+                    out[key] = int(out[key])
+                except (TypeError, ValueError):
+                    failures.append(CheckFailure(key, f"{key} must be an integer"))
+        hk = out.get("host_key")
+        if hk not in (None, "", UNKNOWN) and (not isinstance(hk, str) or len(hk.split()) < 2):
+            failures.append(CheckFailure("host_key", "host_key must look like 'ssh-ed25519 AAAA...'"))
+        files = out.get("files")
+        if files not in (None, UNKNOWN) and not isinstance(files, dict):
+            failures.append(CheckFailure("files", "files must map certs.d-relative paths to contents"))
+        return CheckResult(out, failures)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        """Compare only this resource's own inputs; a refresh that found drift also asks for an update."""
+        changed = [k for k in INPUT_KEYS if olds.get(k) != news.get(k)]
+        if olds.get("in_sync") is False and "files" not in changed:
+            changed.append("files")  # drift on the node (seen by refresh): apply again
+        replaces = [k for k in changed if k == "node"]
+        return DiffResult(changes=bool(changed), replaces=replaces, stables=[] if replaces else ["node"],
+                          delete_before_replace=True)
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        """Apply on the node."""
+        result = run_node_script(props, self._key(props), "apply")
+        return CreateResult(str(props["node"]), _outs(props, result))
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        """Apply the new inputs on the node; returns the full outputs."""
+        result = run_node_script(news, self._key(news), "apply")
+        return UpdateResult(_outs(news, result))
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        """Remove: restore the node's original files and config.toml."""
+        run_node_script(props, self._key(props), "remove")
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        """Check the node (no changes); drift shows as ``in_sync: false`` and the ``drift`` list."""
+        try:
+            result = run_node_script(props, self._key(props), "check")
+        except NodeError as exc:
+            raise NodeError(f"{exc} (refresh keeps the recorded state of this node)") from None
+        outs = _outs(props, result)
+        outs["changed"] = list(props.get("changed") or [])
+        outs["restarted"] = bool(props.get("restarted"))
+        return ReadResult(id_, outs, _inputs(props))
+
+
+class NodeContainerdConfig(Resource, module="nodes", name="ContainerdConfig"):
+    """containerd on one node pulls through Harbor (see module docstring)."""
+
+    containerd_version: pulumi.Output[str]
+    changed: pulumi.Output[list[str]]
+    restarted: pulumi.Output[bool]
+    in_sync: pulumi.Output[bool]
+    drift: pulumi.Output[list[str]]
+    observed_host_key: pulumi.Output[str]
+
+    def __init__(self, resource_name: str, *, node: pulumi.Input[str], host: pulumi.Input[str],
+                 files: pulumi.Input[Mapping[str, str]], params: Mapping[str, Any],
+                 port: int = 22, user: str = "root", host_key: str | None = None,
+                 bastion: Mapping[str, Any] | None = None, hosts_line: pulumi.Input[str] | None = None,
+                 timeout: int = 300, opts: pulumi.ResourceOptions | None = None) -> None:
+        props = {"node": node, "host": host, "port": port, "user": user, "host_key": host_key,
+                 "bastion": dict(bastion) if bastion else None, "files": files, "hosts_line": hosts_line,
+                 "params": dict(params), "script_version": script_version(), "timeout": timeout,
+                 "containerd_version": None, "config_version": None, "config_action": None, "changed": None,
+                 "restarted": None, "in_sync": None, "drift": None, "warnings": None,
+                 "observed_host_key": None}
+        super().__init__(NodeContainerdConfigProvider(), resource_name, props, opts)
+
+
+# ------------------------------------------------------------------------------------ pull verification
+
+def crictl_pull(
+    target: SshTarget, private_key: str, image: str, crictl: str = "crictl",
+    endpoint: str = "unix:///run/containerd/containerd.sock", timeout: float = 300,
+) -> dict[str, Any]:
+    """Pull ``image`` through the node's CRI (as kubelet would); returns ok, image id and a short message."""
+    import shlex
+    sudo = "" if target.user == "root" else "sudo -n "
+    cmd = (f"{sudo}{shlex.quote(crictl)} --runtime-endpoint {shlex.quote(endpoint)} "
+           f"--image-endpoint {shlex.quote(endpoint)} pull {shlex.quote(image)}")
+    started = time.monotonic()
+    code, out, err, _ = run_remote(target, private_key, cmd, "", timeout)
+    message = (out.strip() or err.strip()).splitlines()[-1:] or [""]
+    image_id = out.strip().rsplit(" ", 1)[-1] if code == 0 else ""
+    return {"image": image, "node": target.node, "ok": code == 0, "image_id": image_id,
+            "message": message[0][:300], "seconds": round(time.monotonic() - started, 1)}
+
+
+class NodePullCheckProvider(ResourceProvider):
+    """Pull one image by its upstream name on one node after the configuration (optional verification)."""
+
+    _private_key: str
+
+    def configure(self, req: ConfigureRequest) -> None:
+        """Same SSH key as the node configuration."""
+        self._private_key = req.config.get(KEY_CONFIG) or ""
+
+    def _pull(self, props: Mapping[str, Any]) -> dict[str, Any]:
+        key = getattr(self, "_private_key", "")
+        if not key:
+            raise NodeError(f"node {props.get('node')}: no SSH key in {KEY_CONFIG}")
+        result = crictl_pull(SshTarget.from_props(props), key, str(props["image"]),
+                             str(props.get("crictl") or "crictl"))
+        if not result["ok"]:
+            raise NodeError(f"node {props['node']}: crictl pull {props['image']} failed: {result['message']}")
+        return {**{k: props.get(k) for k in (*INPUT_KEYS[:6], "image", "crictl", "trigger")}, **result}
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        """Pull once."""
+        return CreateResult(f"{props['node']}/{props['image']}", self._pull(props))
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        """Pull again (the image or the node configuration changed)."""
+        return UpdateResult(self._pull(news))
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        """Re-pull when the image, the node or the configuration it verifies changed."""
+        keys = ("node", "host", "port", "user", "image", "crictl", "trigger")
+        return DiffResult(changes=any(olds.get(k) != news.get(k) for k in keys))
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        """Nothing to undo: the pulled image stays in the node's store."""
+
+
+class NodePullCheck(Resource, module="nodes", name="PullCheck"):
+    """Result of pulling ``image`` on one node through its CRI after the mirror configuration."""
+
+    ok: pulumi.Output[bool]
+    image_id: pulumi.Output[str]
+    message: pulumi.Output[str]
+
+    def __init__(self, resource_name: str, *, node: pulumi.Input[str], host: pulumi.Input[str], image: str,
+                 trigger: pulumi.Input[Any], port: int = 22, user: str = "root", host_key: str | None = None,
+                 bastion: Mapping[str, Any] | None = None, crictl: str = "crictl",
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        props = {"node": node, "host": host, "port": port, "user": user, "host_key": host_key,
+                 "bastion": dict(bastion) if bastion else None, "image": image, "crictl": crictl,
+                 "trigger": trigger, "ok": None, "image_id": None, "message": None, "seconds": None}
+        super().__init__(NodePullCheckProvider(), resource_name, props, opts)

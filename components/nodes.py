@@ -1,0 +1,225 @@
+"""NodeMirror: make containerd on every node pull through Harbor, with one of two transports.
+
+Both transports run the same POSIX script (``node_script.sh``): it sets ``config_path`` in the table the
+node's containerd version reads (editing the existing table in place), writes the rendered hosts.toml/CA
+files atomically with backups, validates with ``containerd config dump``, restarts containerd only when
+config.toml changed, rolls back a failed restart, and can restore the node (``remove``).
+
+``ssh`` (one ``NodeContainerdConfig`` dynamic resource per listed node)
+    + per-node outputs (containerd version, changed files, restarted) and per-node errors naming the node;
+    + ``pulumi destroy`` restores every node; ``pulumi refresh`` reports drift on a node;
+    + works before the cluster can schedule pods (no image pull, no CNI, no API access needed);
+    - needs SSH access (key in the stack secret ``harbor-cache:sshPrivateKey``) and an up-to-date node list:
+      nodes that join later (autoscaling) are not configured until the list is updated;
+    - nodes are configured in parallel (the dynamic provider runs 4 calls at a time); one unreachable node
+      fails its resource while in-flight nodes still finish; use ``pulumi up --continue-on-error`` to let all
+      other nodes converge in large fleets.
+
+``daemonset`` (a privileged DaemonSet running the script in the host's namespaces via ``nsenter -t 1``)
+    + reaches every node including nodes that join later, re-applies periodically (drift heals itself);
+    + no SSH keys; the script and files travel in a Secret mounted into the pod and are fed on stdin;
+    - needs a pullable image (it must not itself depend on the mirror being configured) and a policy that
+      admits privileged, hostPID pods; it gives no per-node outputs (read the pods' ``HARBOR_CACHE_RESULT``
+      log lines; the pods turn Ready only after a successful run, so the rollout fails when nodes fail);
+    - deleting the DaemonSet does not restore nodes: set ``mode="remove"``, ``pulumi up``, wait for the
+      pods to be Ready, then remove it.
+
+Optional verification: after the configuration, ``crictl pull <verify_image>`` over SSH on the first listed
+node; the result (ok, image id, message) is the ``verification`` output. Whether the bytes came through
+Harbor is for the caller to check on the Harbor side (the proxy project lists the repository).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+import pulumi
+
+from components.containerd import NodeMirrorSpec, etc_hosts_line, render_certs_files
+from components.node_script import ScriptParams, render_script
+from components.node_ssh import NodeContainerdConfig, NodePullCheck
+
+Transport = Literal["ssh", "daemonset"]
+
+
+@dataclass(frozen=True)
+class SshNode:
+    """A node reached over SSH; ``host_key`` (``"ssh-ed25519 AAAA..."``) pins its host key when set."""
+
+    name: str
+    host: str
+    port: int = 22
+    user: str = "root"
+    host_key: str | None = None
+
+
+@dataclass(frozen=True)
+class SshBastion:
+    """A jump host in front of the nodes (same SSH key)."""
+
+    host: str
+    port: int = 22
+    user: str = "root"
+    host_key: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict for resource inputs."""
+        return {"host": self.host, "port": self.port, "user": self.user, "host_key": self.host_key}
+
+
+@dataclass(frozen=True)
+class DaemonSetOptions:
+    """The daemonset transport: where, with which image, how often, apply or remove."""
+
+    namespace: str = "harbor-cache"
+    image: str = "docker.io/library/busybox:1.37"
+    interval_seconds: int = 600
+    mode: Literal["apply", "remove"] = "apply"
+    node_selector: Mapping[str, str] = field(default_factory=dict)
+    image_pull_secrets: tuple[str, ...] = ()
+
+
+def _sha(data: Any) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def daemonset_loop(interval_seconds: int) -> str:
+    """The container's shell loop: run the script in the host's namespaces, mark Ready after success."""
+    return (
+        "set -u\n"
+        "while :; do\n"
+        "  if nsenter -t 1 -m -u -i -n -- sh -s </harbor-cache/node-script.sh\n"
+        "  then touch /tmp/harbor-cache-ok\n"
+        "  else rm -f /tmp/harbor-cache-ok; echo 'harbor-cache: node script failed' >&2\n"
+        "  fi\n"
+        f"  sleep {int(interval_seconds)}\n"
+        "done\n"
+    )
+
+
+def daemonset_manifest(
+    name: str, opts: DaemonSetOptions, script_secret: str, checksum: str
+) -> dict[str, Any]:
+    """The DaemonSet body (pure; returned as a dict so tests can inspect it)."""
+    labels = {"app.kubernetes.io/name": "harbor-cache-node", "app.kubernetes.io/instance": name}
+    pod_spec: dict[str, Any] = {
+        "hostPID": True,
+        "hostNetwork": True,  # runs before/without CNI, on nodes that just joined
+        "dnsPolicy": "ClusterFirstWithHostNet",
+        "tolerations": [{"operator": "Exists"}],
+        "terminationGracePeriodSeconds": 5,
+        "containers": [{
+            "name": "configure",
+            "image": opts.image,
+            "command": ["sh", "-c", daemonset_loop(opts.interval_seconds)],
+            "securityContext": {"privileged": True},
+            "readinessProbe": {"exec": {"command": ["test", "-f", "/tmp/harbor-cache-ok"]},
+                               "periodSeconds": 5},
+            "resources": {"requests": {"cpu": "5m", "memory": "16Mi"}, "limits": {"memory": "64Mi"}},
+            "volumeMounts": [{"name": "script", "mountPath": "/harbor-cache", "readOnly": True}],
+        }],
+        "volumes": [{"name": "script", "secret": {"secretName": script_secret, "defaultMode": 0o400}}],
+    }
+    if opts.node_selector:
+        pod_spec["nodeSelector"] = dict(opts.node_selector)
+    if opts.image_pull_secrets:
+        pod_spec["imagePullSecrets"] = [{"name": s} for s in opts.image_pull_secrets]
+    return {
+        "metadata": {"name": name, "namespace": opts.namespace, "labels": labels},
+        "spec": {
+            "selector": {"matchLabels": labels},
+            "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%"}},
+            "template": {"metadata": {"labels": labels, "annotations": {"harbor-cache/script-sha": checksum}},
+                         "spec": pod_spec},
+        },
+    }
+
+
+class NodeMirror(pulumi.ComponentResource):
+    """containerd on the nodes pulls through Harbor (type ``harbor-cache:index:NodeMirror``).
+
+    Outputs: ``nodes`` (ssh: node name -> {containerd_version, changed, restarted, in_sync}), ``verification``
+    (the pull check's result, or None), ``daemonset_name`` (daemonset transport, else None).
+    """
+
+    nodes: pulumi.Output[dict[str, dict[str, Any]]]
+    verification: pulumi.Output[dict[str, Any] | None]
+    daemonset_name: pulumi.Output[str | None]
+
+    def __init__(self, name: str, *, spec: NodeMirrorSpec, transport: Transport,
+                 ca_pem: pulumi.Input[str] | None = None, ssh_nodes: Sequence[SshNode] = (),
+                 bastion: SshBastion | None = None, params: ScriptParams | None = None,
+                 daemonset: DaemonSetOptions | None = None, verify_image: str | None = None,
+                 verify_crictl: str = "crictl", opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("harbor-cache:index:NodeMirror", name, None, opts)
+        if transport not in ("ssh", "daemonset"):
+            raise ValueError(f"transport must be ssh or daemonset, not {transport!r}")
+        if transport == "ssh" and not ssh_nodes:
+            raise ValueError("transport ssh needs at least one node")
+        # config.toml's config_path and the hosts.toml ca= paths must name the same directory.
+        params = replace(params or ScriptParams(), config_path=spec.certs_dir)
+        child = pulumi.ResourceOptions(parent=self)
+        files: pulumi.Output[dict[str, str]] = pulumi.Output.from_input(ca_pem).apply(
+            lambda pem: render_certs_files(replace(spec, ca_pem=pem) if pem else spec))
+        hosts_line = etc_hosts_line(spec)
+        self._resources: list[pulumi.Resource] = []
+        nodes_out: pulumi.Output[dict[str, dict[str, Any]]] = pulumi.Output.from_input({})
+        ds_name: pulumi.Output[str | None] = pulumi.Output.from_input(None)
+        if transport == "ssh":
+            nodes_out = self._ssh(name, ssh_nodes, bastion, files, hosts_line, params, child)
+        else:
+            ds_name = self._daemonset(name, daemonset or DaemonSetOptions(), files, hosts_line, params, child)
+        verification: pulumi.Output[dict[str, Any] | None] = pulumi.Output.from_input(None)
+        if verify_image and ssh_nodes:
+            first = ssh_nodes[0]
+            check = NodePullCheck(
+                f"{name}-verify", node=first.name, host=first.host, port=first.port, user=first.user,
+                host_key=first.host_key, bastion=bastion.to_dict() if bastion else None, image=verify_image,
+                crictl=verify_crictl, trigger=files.apply(_sha),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=self._resources))
+            verification = pulumi.Output.all(check.ok, check.image_id, check.message).apply(
+                lambda v: {"node": first.name, "image": verify_image, "ok": v[0], "image_id": v[1],
+                           "message": v[2]})
+        elif verify_image:
+            pulumi.log.warn("verify_image needs at least one SSH node to pull on; skipped", resource=self)
+        self.nodes = nodes_out
+        self.verification = verification
+        self.daemonset_name = ds_name
+        self.register_outputs({"nodes": nodes_out, "verification": verification, "daemonset_name": ds_name})
+
+    def _ssh(self, name: str, nodes: Sequence[SshNode], bastion: SshBastion | None,
+             files: pulumi.Output[dict[str, str]], hosts_line: str | None, params: ScriptParams,
+             child: pulumi.ResourceOptions) -> pulumi.Output[dict[str, dict[str, Any]]]:
+        per_node = {}
+        for node in nodes:
+            res = NodeContainerdConfig(
+                f"{name}-{node.name}", node=node.name, host=node.host, port=node.port, user=node.user,
+                host_key=node.host_key, bastion=bastion.to_dict() if bastion else None, files=files,
+                hosts_line=hosts_line, params=params.to_dict(), opts=child)
+            self._resources.append(res)
+            per_node[node.name] = pulumi.Output.all(res.containerd_version, res.changed, res.restarted,
+                                                    res.in_sync).apply(
+                lambda v: {"containerd_version": v[0], "changed": v[1], "restarted": v[2], "in_sync": v[3]})
+        return pulumi.Output.all(**per_node).apply(dict) if per_node else pulumi.Output.from_input({})
+
+    def _daemonset(self, name: str, ds: DaemonSetOptions, files: pulumi.Output[dict[str, str]],
+                   hosts_line: str | None, params: ScriptParams,
+                   child: pulumi.ResourceOptions) -> pulumi.Output[str | None]:
+        from pulumi_kubernetes.apps.v1 import DaemonSet
+        from pulumi_kubernetes.core.v1 import Secret
+
+        script: pulumi.Output[str] = files.apply(lambda f: render_script(ds.mode, params, f, hosts_line))
+        secret_name = f"{name}-node-script"
+        secret_data: dict[str, pulumi.Input[str]] = {"node-script.sh": script.apply(pulumi.Output.secret)}
+        secret = Secret(f"{name}-node-script", metadata={"name": secret_name, "namespace": ds.namespace},
+                        string_data=secret_data, opts=child)
+        manifest = script.apply(lambda s: daemonset_manifest(f"{name}-node", ds, secret_name,
+                                                             hashlib.sha256(s.encode()).hexdigest()[:16]))
+        daemon = DaemonSet(f"{name}-node", metadata=manifest["metadata"], spec=manifest["spec"],
+                           opts=pulumi.ResourceOptions(parent=self, depends_on=[secret]))
+        self._resources.append(daemon)
+        return daemon.metadata.apply(lambda m: m.name if m else None)
