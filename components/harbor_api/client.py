@@ -130,6 +130,7 @@ class HarborEndpoint:
     retries: int = 4
     backoff: float = 0.5
     max_backoff: float = 8.0
+    ready_timeout: float = 0.0
 
     def __post_init__(self) -> None:
         problems = self.problems()

@@ -214,6 +214,13 @@ class _HarborProvider(ResourceProvider):
             )
         return HarborClient(HarborEndpoint.from_dict(_plain(props["harbor"])), self._password)
 
+    def _ready_client(self, props: Mapping[str, Any]) -> HarborClient:
+        """A client for a write that may come right after Harbor was installed: waits for /health first."""
+        client = self._client(props)
+        if client.endpoint.ready_timeout > 0:
+            client.wait_until_ready(client.endpoint.ready_timeout)
+        return client
+
 
 # --------------------------------------------------------------------------------------------- Registry
 
@@ -259,7 +266,7 @@ class RegistryProvider(_HarborProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         props = {k: _plain(v) for k, v in props.items()}
-        client, name = self._client(props), props["name"]
+        client, name = self._ready_client(props), props["name"]
         existing = client.find_by_name("/registries", name, f"look up registry '{name}'")
         if existing is None:
             try:
