@@ -63,7 +63,7 @@ class SshTarget:
         via = ""
         if self.bastion:
             b = self.bastion
-            via = f" via {b.get('user') or 'root'}@{b['host']}:{b.get('port') or 22}"
+            via = f" via {b.get('user') or 'root'}@{b['host']}:{int(b.get('port') or 22)}"
         return f"node {self.node} ({self.user}@{self.host}:{self.port}{via})"
 
     @classmethod

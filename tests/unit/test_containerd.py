@@ -1,0 +1,302 @@
+"""Unit tests: hosts.toml renderers, script rendering, provider diff/check/pickling, NodeMirror with mocks."""
+
+from __future__ import annotations
+
+import base64
+import re
+import shutil
+import subprocess
+import tomllib
+from dataclasses import replace
+from typing import Any
+
+import pulumi
+import pytest
+
+from components.containerd import (
+    NodeMirrorSpec,
+    UpstreamMirror,
+    etc_hosts_line,
+    harbor_authority,
+    harbor_ca_path,
+    mirror_url,
+    render_certs_files,
+    upstream_server,
+)
+from components.node_script import ScriptParams, parse_result, render_script, script_template
+from components.node_ssh import UNKNOWN, NodeContainerdConfigProvider, SshTarget
+
+ECR = "255250787067.dkr.ecr.ap-northeast-2.amazonaws.com"
+PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"
+
+
+def spec(**kw: Any) -> NodeMirrorSpec:
+    base: dict[str, Any] = {"harbor_host": "harbor.example", "upstreams": (UpstreamMirror(ECR, "mif"),),
+                            "ca_pem": PEM}
+    base.update(kw)
+    return NodeMirrorSpec(**base)
+
+
+def test_upstream_hosts_toml_points_at_project_with_override_path() -> None:
+    files = render_certs_files(spec())
+    doc = tomllib.loads(files[f"{ECR}/hosts.toml"])
+    assert doc["server"] == f"https://{ECR}"
+    host = doc["host"]["https://harbor.example/v2/mif"]
+    assert host["override_path"] is True
+    assert host["capabilities"] == ["pull", "resolve"]
+    assert host["ca"] == "/etc/containerd/certs.d/harbor.example/ca.crt"
+    assert "skip_verify" not in host
+
+
+def test_harbor_dir_has_hosts_toml_and_ca() -> None:
+    files = render_certs_files(spec())
+    assert set(files) == {f"{ECR}/hosts.toml", "harbor.example/hosts.toml", "harbor.example/ca.crt"}
+    assert files["harbor.example/ca.crt"] == PEM + "\n"
+    own = tomllib.loads(files["harbor.example/hosts.toml"])
+    assert own == {"server": "https://harbor.example", "ca": "/etc/containerd/certs.d/harbor.example/ca.crt"}
+
+
+@pytest.mark.parametrize(("scheme", "port", "authority"), [
+    ("https", None, "harbor.example"), ("https", 443, "harbor.example"),
+    ("https", 30003, "harbor.example:30003"),
+    ("http", 80, "harbor.example"), ("http", 30002, "harbor.example:30002"),
+])
+def test_port_handling(scheme: str, port: int | None, authority: str) -> None:
+    s = spec(scheme=scheme, harbor_port=port, ca_pem=PEM if scheme == "https" else None)
+    assert harbor_authority(s) == authority
+    assert mirror_url(s, "mif") == f"{scheme}://{authority}/v2/mif"
+    assert f"{authority}/hosts.toml" in render_certs_files(s)
+
+
+def test_http_mode_has_no_tls_options() -> None:
+    s = spec(scheme="http", harbor_port=30002, ca_pem=None)
+    assert harbor_ca_path(s) is None
+    text = render_certs_files(s)[f"{ECR}/hosts.toml"]
+    assert "ca =" not in text and "skip_verify" not in text
+    assert "override_path = true" in text
+
+
+def test_https_without_ca_uses_system_trust_and_never_skip_verify() -> None:
+    text = render_certs_files(spec(ca_pem=None))[f"{ECR}/hosts.toml"]
+    assert "skip_verify" not in text and "ca =" not in text
+
+
+def test_several_upstreams_each_to_their_project() -> None:
+    s = spec(upstreams=(UpstreamMirror(ECR, "mif"), UpstreamMirror("docker.io", "dockerhub"),
+                        UpstreamMirror("registry.local:5000", "local", "http://registry.local:5000")))
+    files = render_certs_files(s)
+    hub = tomllib.loads(files["docker.io/hosts.toml"])
+    assert hub["server"] == "https://registry-1.docker.io"
+    assert "https://harbor.example/v2/dockerhub" in hub["host"]
+    local = tomllib.loads(files["registry.local:5000/hosts.toml"])
+    assert local["server"] == "http://registry.local:5000"
+    assert upstream_server(UpstreamMirror(ECR, "mif")) == f"https://{ECR}"
+
+
+def test_custom_certs_dir_and_dial_timeout() -> None:
+    s = spec(certs_dir="/var/lib/rancher/certs.d", dial_timeout="2s")
+    doc = tomllib.loads(render_certs_files(s)[f"{ECR}/hosts.toml"])
+    host = doc["host"]["https://harbor.example/v2/mif"]
+    assert host["ca"] == "/var/lib/rancher/certs.d/harbor.example/ca.crt"
+    assert host["dial_timeout"] == "2s"
+
+
+def test_etc_hosts_line_only_in_static_ip_mode() -> None:
+    assert etc_hosts_line(spec()) is None
+    assert etc_hosts_line(spec(static_ip="10.96.0.50")) == "10.96.0.50 harbor.example # harbor-cache"
+
+
+@pytest.mark.parametrize("bad", [
+    {"harbor_host": "https://harbor"}, {"harbor_host": "harbor/x"}, {"upstreams": ()},
+    {"upstreams": (UpstreamMirror(ECR, "MIF"),)},
+    {"upstreams": (UpstreamMirror(ECR, "a"), UpstreamMirror(ECR, "b"))},
+    {"ca_pem": "not a pem"}, {"certs_dir": "relative/dir"}, {"certs_dir": "/a:/b"},
+    {"static_ip": "300.1.1.1"},
+    {"harbor_host": "10.0.0.5", "static_ip": "10.96.0.50"}, {"dial_timeout": "soon"},
+    {"capabilities": ("pull", "push")}, {"harbor_port": 70000},
+])
+def test_spec_validation(bad: dict[str, Any]) -> None:
+    with pytest.raises(ValueError):
+        spec(**bad)
+
+
+def test_harbor_host_cannot_be_an_upstream() -> None:
+    with pytest.raises(ValueError, match="cannot also be an upstream"):
+        render_certs_files(spec(upstreams=(UpstreamMirror("harbor.example", "mif"),)))
+
+
+def test_rendering_is_deterministic() -> None:
+    assert render_certs_files(spec()) == render_certs_files(spec())
+    assert list(render_certs_files(spec())) == sorted(render_certs_files(spec()))
+
+
+# ------------------------------------------------------------------------------- node script rendering
+
+def test_script_carries_files_on_stdin_not_argv() -> None:
+    files = render_certs_files(spec())
+    script = render_script("apply", ScriptParams(), files, etc_hosts_line(spec(static_ip="10.96.0.50")))
+    assert script.startswith("#!/bin/sh")
+    assert "# @HARBOR_CACHE_INPUTS@" not in script
+    assert "HC_MODE=apply" in script
+    for content in files.values():
+        assert base64.b64encode(content.encode()).decode() in script
+    assert "HC_HOSTS_LINE='10.96.0.50 harbor.example # harbor-cache'" in script
+
+
+def test_script_params_are_shell_quoted() -> None:
+    p = ScriptParams(restart_cmd="rc-service containerd restart; echo 'x'")
+    script = render_script("check", p, {}, None)
+    assert "HC_RESTART_CMD='rc-service containerd restart; echo '\"'\"'x'\"'\"''" in script
+
+
+@pytest.mark.parametrize("rel", ["../etc/passwd", "/abs/hosts.toml", "a/../../b", "a b/hosts.toml"])
+def test_script_rejects_bad_file_paths(rel: str) -> None:
+    with pytest.raises(ValueError):
+        render_script("apply", ScriptParams(), {rel: "x"}, None)
+
+
+def test_template_is_posix_sh_with_one_placeholder() -> None:
+    text = script_template()
+    assert text.count("# @HARBOR_CACHE_INPUTS@") == 1
+    bashisms = (r"(^|[\s;])\[\[ ", r"(^|\s)local ", r"(^|\s)function \w+\s*(\(\)\s*)?\{", r"=\$'",
+                "<<<", "pipefail", "declare ")
+    for bashism in bashisms:
+        assert not re.search(bashism, text, re.MULTILINE), bashism
+    dash = shutil.which("dash")
+    if dash:  # Debian's /bin/sh parses it
+        assert subprocess.run([dash, "-n"], input=text, text=True, check=False).returncode == 0
+
+
+def test_parse_result_takes_last_summary_line() -> None:
+    out = 'noise\nHARBOR_CACHE_RESULT {"ok": false}\nHARBOR_CACHE_RESULT {"ok": true, "changed": []}\n'
+    assert parse_result(out) == {"ok": True, "changed": []}
+    assert parse_result("nothing") is None
+
+
+def test_script_params_roundtrip_and_float_coercion() -> None:
+    p = ScriptParams(state_dir="/x", health_timeout=9)
+    assert ScriptParams.from_dict({**p.to_dict(), "health_timeout": 9.0, "extra": 1}) == p
+
+
+# ------------------------------------------------------------------------------- provider (no engine)
+
+def _props(**kw: Any) -> dict[str, Any]:
+    base = {"node": "n1", "host": "10.0.0.1", "port": 22.0, "user": "root", "host_key": None, "bastion": None,
+            "files": {"a/hosts.toml": "x"}, "hosts_line": None, "params": ScriptParams().to_dict(),
+            "script_version": "v1", "timeout": 300}
+    base.update(kw)
+    return base
+
+
+def test_check_coerces_port_and_passes_unknowns() -> None:
+    p = NodeContainerdConfigProvider()
+    res = p.check({}, _props())
+    assert res.inputs["port"] == 22 and isinstance(res.inputs["port"], int) and not res.failures
+    assert not p.check({}, _props(host=UNKNOWN, files=UNKNOWN)).failures
+    failures = p.check({}, _props(host="", host_key="junk")).failures
+    assert [f.property for f in failures] == ["host", "host_key"]
+
+
+def test_diff_only_own_keys_and_drift() -> None:
+    p = NodeContainerdConfigProvider()
+    olds = {**_props(), "__provider": "old", "in_sync": True, "containerd_version": "1.6.20"}
+    assert not p.diff("n1", olds, {**_props(), "__provider": "new"}).changes
+    changed = p.diff("n1", olds, _props(files={"a/hosts.toml": "y"}))
+    assert changed.changes and not changed.replaces
+    assert p.diff("n1", {**olds, "in_sync": False}, _props()).changes
+    renamed = p.diff("n1", olds, _props(node="n2"))
+    assert renamed.replaces == ["node"] and renamed.delete_before_replace
+
+
+def test_provider_pickles_without_the_key() -> None:
+    import dill
+    from pulumi.dynamic import Config, ConfigureRequest
+    from pulumi.dynamic.dynamic import serialize_provider
+
+    p = NodeContainerdConfigProvider()
+    blob = base64.b64decode(serialize_provider(p))
+    assert b"PRIVATE KEY" not in blob
+    assert isinstance(dill.loads(blob), NodeContainerdConfigProvider)
+    p.configure(ConfigureRequest(Config({"harbor-cache:sshPrivateKey": "-----BEGIN OPENSSH PRIVATE KEY-----"},
+                                        "harbor-cache")))
+    assert p._private_key.startswith("-----BEGIN")
+
+
+def test_target_description_names_node_and_address() -> None:
+    t = SshTarget.from_props(_props(bastion={"host": "jump", "port": 2222.0, "user": "ops"}))
+    assert t.describe() == "node n1 (root@10.0.0.1:22 via ops@jump:2222)"
+
+
+# ------------------------------------------------------------------------------- NodeMirror with mocks
+
+class _Mocks(pulumi.runtime.Mocks):
+    def __init__(self) -> None:
+        self.resources: list[pulumi.runtime.MockResourceArgs] = []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        self.resources.append(args)
+        outs = dict(args.inputs)
+        if args.typ.endswith("ContainerdConfig"):
+            outs.update(containerd_version="1.6.20", changed=["/x"], restarted=True, in_sync=True)
+        return f"{args.name}-id", outs
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return {}, None
+
+
+@pytest.fixture
+def mocks() -> Any:
+    m = _Mocks()
+    pulumi.runtime.set_mocks(m, project="harbor-cache", stack="unit", preview=False)
+    yield m
+    pulumi.runtime.settings.reset_options()
+
+
+def _await(output: pulumi.Output[Any]) -> Any:
+    box: list[Any] = []
+    output.apply(box.append)
+    return box
+
+
+@pulumi.runtime.test
+def test_node_mirror_ssh_one_resource_per_node(mocks: _Mocks) -> Any:
+    from components.nodes import NodeMirror, SshNode
+
+    nm = NodeMirror("nm", spec=replace(spec(), ca_pem=None), transport="ssh", ca_pem=PEM,
+                    ssh_nodes=[SshNode("a", "10.0.0.1"),
+                               SshNode("b", "10.0.0.2", host_key="ssh-ed25519 AAAA")])
+
+    def check(nodes: dict[str, Any]) -> None:
+        assert set(nodes) == {"a", "b"}
+        assert nodes["a"]["containerd_version"] == "1.6.20" and nodes["a"]["restarted"] is True
+        typed = [r for r in mocks.resources if r.typ == "pulumi-python:dynamic/nodes:ContainerdConfig"]
+        assert len(typed) == 2
+        assert all("harbor.example/ca.crt" in r.inputs["files"] for r in typed)
+        assert all("PRIVATE" not in str(r.inputs) for r in typed)
+        assert {r.inputs["params"]["config_path"] for r in typed} == {"/etc/containerd/certs.d"}
+
+    return nm.nodes.apply(check)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pulumi.runtime.test
+def test_node_mirror_daemonset_is_privileged_and_carries_script_in_secret(mocks: _Mocks) -> Any:
+    from components.nodes import DaemonSetOptions, NodeMirror
+
+    nm = NodeMirror("nm", spec=spec(static_ip="10.96.0.50"), transport="daemonset",
+                    daemonset=DaemonSetOptions(image="registry.example/busybox:1.37", interval_seconds=60))
+
+    def check(_: Any) -> None:
+        ds = next(r for r in mocks.resources if r.typ == "kubernetes:apps/v1:DaemonSet")
+        pod = ds.inputs["spec"]["template"]["spec"]
+        assert pod["hostPID"] is True
+        c = pod["containers"][0]
+        assert c["securityContext"]["privileged"] is True and c["image"] == "registry.example/busybox:1.37"
+        assert "nsenter -t 1 -m" in c["command"][2] and "sleep 60" in c["command"][2]
+        assert {"operator": "Exists"} in pod["tolerations"]
+        sec = next(r for r in mocks.resources if r.typ == "kubernetes:core/v1:Secret")
+        data = sec.inputs["stringData"]
+        script = data.get("value", data)["node-script.sh"]  # secret values arrive wrapped
+        assert "HC_MODE=apply" in script and "10.96.0.50 harbor.example # harbor-cache" in script
+
+    return nm.daemonset_name.apply(check)
