@@ -86,13 +86,13 @@ def _is_local_chart(props: dict[str, Any]) -> bool:
 
 
 def check_chart_pinned(res: Resource, config: Config) -> list[str]:
-    """A Helm release names an exact chart version (local charts are pinned by their files)."""
+    """A Helm release names an exact chart version (a local chart without one is pinned by its files)."""
     chart, version = res.props.get("chart"), res.props.get("version")
     if is_unknown(chart) or is_unknown(version):
         return []
-    if config.get("allow_local_charts", True) and _is_local_chart(res.props):
-        return []
     if not version:
+        if config.get("allow_local_charts", True) and _is_local_chart(res.props):
+            return []
         return [f"Helm chart {chart!r} has no version, so each install can pick a different chart: set "
                 f"`version` to an exact chart version (e.g. 1.18.2)"]
     if not _EXACT_VERSION.match(str(version)):

@@ -127,6 +127,7 @@ def test_chart_pinned_fails_missing_or_range_version() -> None:
     ranged = run_resource_policy(p.chart_pinned, RELEASE, release({}, version="^1.18"))
     assert ranged and "not an exact version" in ranged[0]
     assert run_resource_policy(p.chart_pinned, RELEASE, {"chart": "oci://ghcr.io/x/harbor"})
+    assert run_resource_policy(p.chart_pinned, RELEASE, {"chart": "./charts/harbor", "version": "~1.18"})
 
 
 def test_chart_pinned_config_can_require_versions_for_local_charts() -> None:
