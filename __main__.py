@@ -1,0 +1,95 @@
+"""harbor-cache: wiring only. Settings in, components in dependency order, stack outputs out (README: Outputs)."""
+
+import sys
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components import specs
+from components.config import NAMESPACE, SettingsError, load_from_pulumi
+from components.harbor import HarborRelease
+from components.helm import ChartSource, release
+from components.kyverno import ImageRewrite, ImageRewriteArgs
+from components.nodes import NodeMirror
+from components.tls import Tls
+from components.upstream import HarborUpstream
+
+# 0. Settings: validated before any resource exists; every error names its config key.
+try:
+    settings = load_from_pulumi()
+except SettingsError as error:
+    pulumi.log.error(str(error))
+    sys.exit(32)  # the executor's "message already shown" code: the engine adds no stack trace
+
+config = pulumi.Config(NAMESPACE)
+admin_password = config.require_secret("adminPassword")
+upstream_secret = config.get_secret("upstreamSecretKey") or pulumi.Output.secret("")
+kube = k8s.Provider("kubernetes", kubeconfig=settings.kubeconfig, cluster_identifier=pulumi.get_stack())
+on_cluster = pulumi.ResourceOptions(providers=[kube])
+
+# 1. TLS (https only): cert-manager (optionally installed here) issues Harbor's certificate.
+tls = None
+if settings.https and settings.harbor.install:
+    after_cert_manager: list[pulumi.Resource] = []
+    if settings.tls.install_cert_manager:
+        chart = settings.tls.cert_manager_chart
+        after_cert_manager.append(release(
+            "cert-manager", ChartSource(chart.name, chart.version, chart.repository, chart.path),
+            release_name="cert-manager", namespace="cert-manager", values={"crds": {"enabled": True}},
+            skip_await=False, timeout_seconds=600,
+            opts=pulumi.ResourceOptions(provider=kube)))
+    tls = Tls("harbor-tls", specs.tls_spec(settings),
+              opts=pulumi.ResourceOptions(providers=[kube], depends_on=after_cert_manager))
+
+# 2. Harbor itself (or an existing one with harbor.install: false).
+harbor = None
+if settings.harbor.install:
+    harbor = HarborRelease("harbor", settings, admin_password,
+                           tls_secret=specs.tls_spec(settings).leaf_secret if tls else None,
+                           depends_on=[tls.certificate] if tls else [], opts=on_cluster)
+ca_pem = tls.ca_pem if tls else pulumi.Output.from_input(settings.harbor.ca_pem or "")
+
+# 3. Inside Harbor: the upstream registry, the proxy-cache project, the replicated project.
+upstream = HarborUpstream(
+    "upstream", specs.upstream_args(settings, specs.harbor_endpoint(settings, settings.harbor.ca_pem),
+                                    upstream_secret),
+    opts=pulumi.ResourceOptions(depends_on=[harbor.release] if harbor else []))
+
+# 4. Nodes: containerd pulls through Harbor.
+nodes = None
+if settings.nodes.transport != "none":
+    nodes = NodeMirror(
+        "nodes", spec=specs.node_mirror_spec(settings), transport=settings.nodes.transport,
+        ca_pem=ca_pem if settings.https else None, ssh_nodes=specs.ssh_nodes(settings),
+        bastion=specs.ssh_bastion(settings), params=specs.script_params(settings),
+        daemonset=specs.daemonset_options(settings), verify_image=settings.nodes.verify_image,
+        opts=pulumi.ResourceOptions(providers=[kube], depends_on=[upstream]))
+
+# 5. Optional admission-time image rewrite with Kyverno.
+rewrite = None
+if settings.image_rewrite.enabled:
+    rewrite = ImageRewrite("image-rewrite", ImageRewriteArgs(policy=specs.rewrite_spec(settings),
+                                                             install=specs.kyverno_install(settings)),
+                           opts=pulumi.ResourceOptions(providers=[kube], depends_on=[upstream]))
+
+# 6. Outputs other programs read through StackReference.
+pulumi.export("harborUrl", settings.external_url)
+pulumi.export("apiUrl", f"{settings.api_url}/api/v2.0")
+pulumi.export("nodeEndpoint", settings.node_endpoint)
+pulumi.export("cacheProjects", settings.cache_projects)
+pulumi.export("imagePrefix", settings.image_prefix)
+pulumi.export("upstreamRegistry", settings.upstream.host)
+pulumi.export("adminUser", settings.harbor.admin_user)
+pulumi.export("caCertificate", ca_pem)
+pulumi.export("registryId", upstream.registry_id)
+pulumi.export("projectIds", pulumi.Output.all(upstream.proxy_project_name, upstream.proxy_project_id,
+                                              upstream.replica_project_name, upstream.replica_project_id).apply(
+    lambda v: {name: pid for name, pid in ((v[0], v[1]), (v[2], v[3])) if name}))
+pulumi.export("replicationPolicyId", upstream.policy_id)
+pulumi.export("lastReplicationStatus", upstream.last_replication_status)
+if nodes:
+    pulumi.export("nodes", nodes.nodes)
+    pulumi.export("nodeVerification", nodes.verification)
+if rewrite:
+    pulumi.export("imageRewritePolicy", rewrite.policy_name)
+    pulumi.export("imageRewritePrefix", rewrite.rewrite_prefix)

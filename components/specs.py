@@ -1,0 +1,141 @@
+"""Pure mappings from Settings to each component's arguments (so __main__.py only wires)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from components.config import Settings
+from components.containerd import NodeMirrorSpec, UpstreamMirror
+from components.harbor_api.client import HarborEndpoint
+from components.kyverno import KyvernoInstall, RewritePolicySpec
+from components.node_script import ScriptParams
+from components.nodes import DaemonSetOptions, SshBastion, SshNode
+from components.tls import TlsSpec
+from components.upstream import HarborUpstreamArgs, ProxyProjectOptions, ReplicationOptions
+
+# How long a create waits for Harbor's /health after the chart was installed or upgraded.
+HARBOR_READY_SECONDS = 600.0
+
+
+def tls_spec(settings: Settings) -> TlsSpec:
+    """Certificate names: cluster DNS names for in-cluster clients, the node endpoint, and extra SANs."""
+    ns = settings.harbor.namespace
+    service = "harbor"
+    dns = [f"{service}.{ns}.svc.cluster.local", f"{service}.{ns}.svc", f"{service}.{ns}", service]
+    ips = list(settings.tls.extra_ip_addresses)
+    node_host = settings.node_host
+    if _is_ip(node_host):
+        ips.insert(0, node_host)
+    else:
+        dns.insert(0, node_host)
+    expose = settings.harbor.expose
+    if expose and expose.type == "clusterIP" and expose.cluster_ip:
+        ips.append(expose.cluster_ip)
+    dns += [d for d in settings.tls.extra_dns_names if d not in dns]
+    t = settings.tls
+    return TlsSpec(namespace=ns, name=settings.harbor.release_name, dns_names=dns,
+                   ip_addresses=list(dict.fromkeys(ips)), cluster_issuer=t.cluster_issuer,
+                   ca_duration=t.ca_duration, ca_renew_before=t.ca_renew_before, leaf_duration=t.leaf_duration,
+                   leaf_renew_before=t.leaf_renew_before, private_key_algorithm=t.private_key_algorithm)
+
+
+def harbor_endpoint(settings: Settings, ca_pem: str | None = None) -> HarborEndpoint:
+    """How `pulumi` reaches Harbor's API: directly, or through the Kubernetes API server's service proxy."""
+    if settings.harbor.api_access == "kubeProxy":
+        return HarborEndpoint(
+            kubeconfig=settings.kubeconfig or _ambient_kubeconfig(), username=settings.harbor.admin_user,
+            service_namespace=settings.harbor.namespace, service_name="harbor", service_scheme=settings.scheme,
+            service_port="443" if settings.https else "80",
+            ready_timeout=HARBOR_READY_SECONDS if settings.harbor.install else 0.0)
+    return HarborEndpoint(
+        url=settings.api_url, username=settings.harbor.admin_user,
+        ca_pem=ca_pem or settings.harbor.ca_pem,
+        ready_timeout=HARBOR_READY_SECONDS if settings.harbor.install else 0.0)
+
+
+def _ambient_kubeconfig() -> str:
+    import os
+
+    return os.environ.get("KUBECONFIG", os.path.expanduser("~/.kube/config")).split(os.pathsep)[0]
+
+
+def upstream_args(settings: Settings, endpoint: HarborEndpoint, access_secret: object) -> HarborUpstreamArgs:
+    """Registry, proxy project and replication from the settings."""
+    up, proxy, repl = settings.upstream, settings.proxy_project, settings.replication
+    return HarborUpstreamArgs(
+        endpoint=endpoint, registry_name=up.name, registry_url=up.url.rstrip("/"), registry_type=up.type,
+        access_key_id=up.access_key_id, access_secret=access_secret,  # type: ignore[arg-type]
+        insecure=up.insecure, description=up.description,
+        proxy=ProxyProjectOptions(name=proxy.name, public=proxy.public, storage_limit=proxy.storage_limit_bytes,
+                                  proxy_speed_kb=proxy.speed_kb, retention_days=proxy.retention_days,
+                                  force_destroy=proxy.force_destroy) if proxy.enabled else None,
+        replication=ReplicationOptions(
+            project_name=repl.project, policy_name=f"{repl.project}-from-{up.name}",
+            name_filter=repl.name_filter, tag_filter=repl.tag_filter,
+            trigger="manual" if repl.trigger == "manual" else "scheduled",
+            cron=None if repl.trigger == "manual" else repl.trigger, override=repl.override,
+            speed=max(repl.speed_kb, 0), run_on_change=repl.run_on_change, public=repl.public,
+            retention_days=None, force_destroy=repl.force_destroy) if repl.enabled else None,
+    )
+
+
+def node_mirror_spec(settings: Settings) -> NodeMirrorSpec:
+    """What every node gets: a hosts.toml per upstream host pointing at the cache project, and Harbor's own."""
+    host = settings.node_host
+    port = urlsplit(f"//{settings.node_endpoint}").port
+    project = settings.cache_projects[0]
+    expose = settings.harbor.expose
+    static_ip = expose.cluster_ip if expose and expose.type == "clusterIP" else None
+    upstreams = tuple(
+        UpstreamMirror(host=h, project=project,
+                       server=settings.upstream.url.rstrip("/") if h == settings.upstream.host else None)
+        for h in settings.upstream_hosts)
+    return NodeMirrorSpec(harbor_host=host, upstreams=upstreams, scheme=settings.scheme,  # type: ignore[arg-type]
+                          harbor_port=port, certs_dir=settings.nodes.containerd.certs_dir, static_ip=static_ip)
+
+
+def script_params(settings: Settings) -> ScriptParams:
+    c = settings.nodes.containerd
+    return ScriptParams(config=c.config_path, config_path=c.certs_dir, hosts_file=c.hosts_file,
+                        containerd=c.containerd_bin, restart_cmd=c.restart_command)
+
+
+def ssh_nodes(settings: Settings) -> list[SshNode]:
+    n = settings.nodes
+    return [SshNode(name=h.name, host=h.address, port=h.port, user=h.user or n.user, host_key=h.host_key)
+            for h in n.hosts]
+
+
+def ssh_bastion(settings: Settings) -> SshBastion | None:
+    b = settings.nodes.bastion
+    return SshBastion(host=b.host, port=b.port, user=b.user) if b else None
+
+
+def daemonset_options(settings: Settings) -> DaemonSetOptions:
+    return DaemonSetOptions(image=settings.nodes.daemonset_image)
+
+
+def rewrite_spec(settings: Settings) -> RewritePolicySpec:
+    r = settings.image_rewrite
+    return RewritePolicySpec(upstream_hosts=tuple(settings.upstream_hosts), harbor_prefix=settings.image_prefix,
+                             harbor_namespace=settings.harbor.namespace,
+                             excluded_namespaces=tuple(r.exclude_namespaces), failure_policy=r.failure_policy)
+
+
+def kyverno_install(settings: Settings) -> KyvernoInstall | None:
+    r = settings.image_rewrite
+    if not r.install_kyverno:
+        return None
+    chart = r.kyverno_chart
+    return KyvernoInstall(version=chart.version, chart=chart.path or chart.name,
+                          repository=None if chart.path else chart.repository)
+
+
+def _is_ip(value: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,144 @@
+"""The whole program under Pulumi mocks: resources, key properties, parent/child structure, secrets."""
+
+from __future__ import annotations
+
+import json
+import runpy
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+import yaml
+from pulumi.runtime import mocks, settings
+
+from components.config import NAMESPACE, SECRET_KEYS
+
+ROOT = Path(__file__).resolve().parents[2]
+FAKE_SECRETS = {"adminPassword": "admin-pw-123", "upstreamSecretKey": "aws-secret-456",
+                "sshPrivateKey": "-----BEGIN OPENSSH PRIVATE KEY-----\nfake\n-----END OPENSSH PRIVATE KEY-----\n"}
+
+
+class ProgramMocks(pulumi.runtime.Mocks):
+    """Echo inputs back; give dynamic resources and Secrets the outputs the program reads."""
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        state = dict(args.inputs)
+        if args.typ == "pulumi-python:dynamic/harbor:Registry":
+            state["registry_id"] = 3
+        elif args.typ == "pulumi-python:dynamic/harbor:Project":
+            state["project_id"] = 5 if state.get("registry_id") else 6
+        elif args.typ == "pulumi-python:dynamic/harbor:ReplicationPolicy":
+            state.update(policy_id=7, last_execution_status="Succeed")
+        elif args.typ == "kubernetes:core/v1:Secret" and args.resource_id:
+            state["data"] = {"ca.crt": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t"}  # "-----BEGIN CERTIFICATE-----"
+        elif args.typ == "kubernetes:helm.sh/v3:Release":
+            state["status"] = {"status": "deployed"}
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+        return {}
+
+
+def stack_config(stack: str) -> tuple[dict[str, str], list[str]]:
+    doc = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
+    config: dict[str, str] = {}
+    secret_keys: list[str] = []
+    for key, value in doc["config"].items():
+        short = key.split(":", 1)[1]
+        if short in SECRET_KEYS:
+            config[key] = FAKE_SECRETS[short]
+            secret_keys.append(key)
+        else:
+            config[key] = value if isinstance(value, str) else json.dumps(value)
+    return config, secret_keys
+
+
+@pytest.fixture
+def run_program() -> Iterator[Any]:
+    saved = settings.SETTINGS
+
+    def run(stack: str) -> dict[str, tuple[str, dict[str, Any]]]:
+        config, secret_keys = stack_config(stack)
+        monitor = mocks.MockMonitor(ProgramMocks())
+        mocks.set_mocks(ProgramMocks(), project="harbor-cache", stack=stack, preview=False, monitor=monitor)
+        pulumi.runtime.set_all_config(config, secret_keys)
+        from pulumi.runtime.stack import run_pulumi_func
+        from pulumi.runtime.sync_await import _sync_await
+
+        settings.SETTINGS.rpc_manager.clear()
+        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")))
+        return {urn: (urn.split("::")[2], res.state) for urn, res in monitor.get_registered_resources().items()}
+
+    yield run
+    settings.configure(saved)
+    pulumi.runtime.set_all_config({}, [])
+
+
+def by_type(resources: dict[str, tuple[str, dict[str, Any]]], typ: str) -> list[dict[str, Any]]:
+    return [state for _, (t, state) in resources.items() if t.endswith(typ)]
+
+
+def test_dev_stack_builds_http_harbor_cache(run_program: Any) -> None:
+    resources = run_program("dev")
+    types = {t.split("$")[-1] for t, _ in resources.values()}
+    assert "kubernetes:helm.sh/v3:Release" in types
+    assert "kubernetes:cert-manager.io/v1:Certificate" not in types  # HTTP mode: no TLS chain
+    (rel,) = by_type(resources, "kubernetes:helm.sh/v3:Release")
+    values = rel["values"]
+    assert values["expose"]["tls"] == {"enabled": False}
+    assert values["externalURL"] == "http://10.0.0.11:30002"
+    assert rel["version"] == "1.18.2"
+    nodes = by_type(resources, "pulumi-python:dynamic/nodes:ContainerdConfig")
+    assert len(nodes) == 3
+    (project,) = by_type(resources, "pulumi-python:dynamic/harbor:Project")
+    assert project["name"] == "mif" and project["public"] is True
+
+
+def test_prod_stack_builds_https_chain_and_replication(run_program: Any) -> None:
+    resources = run_program("prod")
+    certs = by_type(resources, "kubernetes:cert-manager.io/v1:Certificate")
+    issuers = by_type(resources, "kubernetes:cert-manager.io/v1:Issuer")
+    assert len(certs) == 2 and len(issuers) == 2
+    leaf = next(c for c in certs if not c["spec"].get("isCA"))
+    assert "10.20.0.11" in leaf["spec"]["ipAddresses"]
+    assert "harbor.prod.example.internal" in leaf["spec"]["dnsNames"]
+    (rel,) = by_type(resources, "kubernetes:helm.sh/v3:Release")
+    assert rel["values"]["expose"]["tls"]["certSource"] == "secret"
+    assert rel["values"]["externalURL"] == "https://10.20.0.11:30003"
+    (policy,) = by_type(resources, "pulumi-python:dynamic/harbor:ReplicationPolicy")
+    assert policy["dest_namespace_replace_count"] == 0
+    assert policy["dest_namespace"] == "mif-replica"
+
+
+def test_components_parent_their_children(run_program: Any) -> None:
+    resources = run_program("prod")
+    parents = {t.split("$")[-2] if "$" in t else "" for t, _ in resources.values()}
+    assert {"harbor-cache:index:Tls", "harbor-cache:index:HarborRelease", "harbor-cache:index:HarborUpstream",
+            "harbor-cache:index:NodeMirror"} <= parents
+
+
+SECRET_SIG = ("4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270")
+
+
+def without_secrets(value: Any) -> Any:
+    """The value with every Pulumi-secret-wrapped part removed (what would be plaintext in state)."""
+    if isinstance(value, dict):
+        if value.get(SECRET_SIG[0]) == SECRET_SIG[1]:
+            return "[secret]"
+        return {k: without_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_secrets(v) for v in value]
+    return value
+
+
+def test_secrets_are_pulumi_secrets_wherever_they_appear(run_program: Any) -> None:
+    resources = run_program("dev")
+    everything = json.dumps({urn: state for urn, (_, state) in resources.items()}, default=str)
+    assert FAKE_SECRETS["adminPassword"] in everything  # it is there (in the admin Secret) ...
+    plain = json.dumps({urn: without_secrets(state) for urn, (_, state) in resources.items()}, default=str)
+    for value in FAKE_SECRETS.values():
+        assert value not in plain  # ... but only inside secret-wrapped values
+    (rel,) = by_type(resources, "kubernetes:helm.sh/v3:Release")
+    assert FAKE_SECRETS["adminPassword"] not in json.dumps(rel["values"])
