@@ -1,9 +1,9 @@
 """Finding containerd `hosts.toml` files and CA certificates inside any resource's properties.
 
-Node configuration reaches the nodes through different resources (the SSH `ContainerdConfig` dynamic resource,
-a ConfigMap or Secret mounted by a DaemonSet, ...), each with its own property layout, so the policies look
-for the file contents themselves: any string (or base64 string, as in a Secret's `data`) that parses as TOML
-and has a `[host."<url>"]` table or a top-level `server` is a hosts.toml.
+Node configuration reaches the nodes through different resources (the SSH `ContainerdConfig` dynamic resource
+with its `files`, the Secret holding the node script for the DaemonSet transport, ...), each with its own
+property layout, so the policies look for the file contents themselves: any string (or base64 inside one)
+that parses as TOML and has a `[host."<url>"]` table or a top-level `server` is a hosts.toml.
 """
 
 from __future__ import annotations
@@ -71,14 +71,24 @@ def _decoded(text: str) -> str | None:
 
 
 def _texts(props: Any) -> Iterator[tuple[str, str]]:
-    """Every string in `props` (and its base64 decoding, when it has one), with its property path."""
+    """Every string in `props` with its property path, plus what base64 inside it decodes to.
+
+    Decoded are a whole base64 string (a Secret's `data`) and `<file>\t<base64>` lines (the payload the node
+    script carries in the DaemonSet transport's Secret).
+    """
     for path, value in walk(props):
         if not isinstance(value, str):
             continue
-        yield dotted(path), value
+        where = dotted(path)
+        yield where, value
         decoded = _decoded(value)
         if decoded is not None:
-            yield dotted(path), decoded
+            yield where, decoded
+        for line in value.splitlines() if "\t" in value else ():
+            name, _, token = line.partition("\t")
+            decoded = _decoded(token.strip()) if token else None
+            if decoded is not None:
+                yield f"{where}: {name}", decoded
 
 
 def _parse(where: str, text: str) -> HostsFile | None:

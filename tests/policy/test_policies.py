@@ -13,6 +13,7 @@ from components.config import load_stack_file, validate
 from components.containerd import NodeMirrorSpec, UpstreamMirror, render_certs_files
 from components.harbor import PinnedSecretNames, harbor_values
 from components.kyverno import RewritePolicySpec, build_rewrite_policy
+from components.node_script import ScriptParams, render_script
 from components.tls import TlsSpec, issuer_documents, leaf_document
 from policy import policies as p
 from policy.props import UNKNOWN, parse_duration, parse_quantity, plain, stack_of
@@ -61,7 +62,9 @@ def node_files(scheme: str = "https") -> dict[str, str]:
 
 
 def containerd_props(files: dict[str, str], **extra: Any) -> dict[str, Any]:
-    return {"host": "10.20.0.11", "user": "root", "files": files, **extra}
+    """Props shaped like components.node_ssh.NodeContainerdConfig's."""
+    return {"node": "gpu-node-1", "host": "10.20.0.11", "port": 22, "user": "root", "files": files,
+            "params": ScriptParams().to_dict(), **extra}
 
 
 def rewrite_document(harbor_prefix: str = "10.20.0.11:30003/mif", **overrides: Any) -> dict[str, Any]:
@@ -231,6 +234,16 @@ def test_node_tls_verified() -> None:
 def test_node_tls_verified_reads_base64_secret_data() -> None:
     data = {"hosts.toml": base64.b64encode(SEED_HOSTS_TOML.encode()).decode()}
     assert run_resource_policy(p.node_tls_verified, "kubernetes:core/v1:Secret", {"data": data})
+
+
+def test_node_policies_read_the_daemonset_script_secret() -> None:
+    good = render_script("apply", ScriptParams(), node_files(), None)
+    bad = render_script("apply", ScriptParams(), {"h/hosts.toml": SEED_HOSTS_TOML}, None)
+    secret = "kubernetes:core/v1:Secret"
+    assert not run_resource_policy(p.mirror_override_path, secret, {"stringData": {"node-script.sh": good}})
+    found = run_resource_policy(p.mirror_override_path, secret, {"stringData": {"node-script.sh": bad}})
+    assert len(found) == 1 and found[0].startswith("stringData.node-script.sh: h/hosts.toml: mirror")
+    assert run_resource_policy(p.node_tls_verified, secret, {"stringData": {"node-script.sh": bad}})
 
 
 def test_mirror_override_path() -> None:

@@ -12,7 +12,6 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
-from nodes_fixture import ContainerdConfig
 
 from components.config import load_stack_file, validate
 from components.containerd import NodeMirrorSpec, UpstreamMirror, render_certs_files
@@ -20,6 +19,8 @@ from components.harbor import PinnedSecretNames, harbor_values
 from components.harbor_api.client import HarborEndpoint
 from components.harbor_api.resources import Project, Registry, ReplicationPolicy
 from components.kyverno import RewritePolicySpec, build_rewrite_policy
+from components.node_script import ScriptParams
+from components.node_ssh import NodeContainerdConfig
 from components.tls import CERT_MANAGER_API, TlsSpec, issuer_documents, leaf_document
 
 ECR_HOST = "255250787067.dkr.ecr.ap-northeast-2.amazonaws.com"
@@ -84,7 +85,9 @@ mirror = NodeMirrorSpec(harbor_host="10.20.0.11", harbor_port=30003,
 files = render_certs_files(mirror)
 if bad:
     files[f"{ECR_HOST}/hosts.toml"] = SEED_HOSTS_TOML
-ContainerdConfig("nodes", hosts=["10.20.0.11", "10.20.0.12"], files=files)
+for index, address in enumerate(("10.20.0.11", "10.20.0.12"), start=1):
+    NodeContainerdConfig(f"node-{index}", node=f"gpu-node-{index}", host=address, files=files,
+                         params=ScriptParams().to_dict())
 
 endpoint = HarborEndpoint(url=f"https://{HARBOR}")
 registry = Registry("ecr", harbor=endpoint, name="moreh-ecr", url=f"https://{ECR_HOST}",
