@@ -233,24 +233,19 @@ in_path_list() {  # in_path_list VALUE LIST(colon-separated)
     IFS=$ipl_old; return 1
 }
 
-version_at_least() { [ "$CTR_MAJOR" -gt "$1" ] || { [ "$CTR_MAJOR" -eq "$1" ] && [ "$CTR_MINOR" -ge "$2" ]; }; }
-
 T_V2='plugins."io.containerd.grpc.v1.cri".registry'
 T_V3='plugins."io.containerd.cri.v1.images".registry'
 
 # Decide what config.toml needs; sets CFG_ACTION and writes $WORK/config.new when a change is needed.
+# config_path is always set explicitly to one directory: containerd >= 2.2 defaults it to the list
+# "/etc/containerd/certs.d:/etc/docker/certs.d", but its CRI pull (transfer service) does not split lists.
 plan_config() {
     pc_src="$WORK/config.cur"
     if [ -f "$HC_CONFIG" ]; then cp "$HC_CONFIG" "$pc_src"; else : >"$pc_src"; fi
     if [ "$CTR_MAJOR" -ge 2 ]; then pc_new_version=3; pc_table=$T_V3; else pc_new_version=2; pc_table=$T_V2; fi
     analyze_config "$pc_src" "$pc_table" >"$WORK/facts"
     CFG_VERSION=$(fact version)
-    pc_defaults=false
-    if version_at_least 2 2 && in_path_list "$HC_CONFIG_PATH" "/etc/containerd/certs.d:/etc/docker/certs.d"; then
-        pc_defaults=true
-    fi
     if [ "$(fact nonempty)" = 0 ]; then
-        if $pc_defaults; then CFG_ACTION=defaults; return 0; fi
         CFG_TABLE=$pc_table; CFG_VERSION=$pc_new_version
         { cat "$pc_src"; printf 'version = %s\n\n[%s]\n  config_path = "%s"\n' "$pc_new_version" "$pc_table" "$HC_CONFIG_PATH"; } >"$WORK/config.new"
         CFG_ACTION=set; return 0
@@ -274,11 +269,16 @@ plan_config() {
     [ "$(fact tls)" = 0 ] || die "$HC_CONFIG has [$pc_table.configs.*.tls]; containerd rejects configs.tls together with config_path. Move them to hosts.toml files"
     pc_cpval=$(fact cpval)
     if [ "$(fact cp)" -gt 0 ]; then
-        if [ -n "$pc_cpval" ] && in_path_list "$HC_CONFIG_PATH" "$pc_cpval"; then CFG_ACTION=unchanged; return 0; fi
-        [ -z "$pc_cpval" ] || die "$HC_CONFIG already sets config_path = \"$pc_cpval\"; set the node certs directory to that path instead of $HC_CONFIG_PATH"
+        if [ "${pc_cpval%/}" = "${HC_CONFIG_PATH%/}" ]; then CFG_ACTION=unchanged; return 0; fi
+        if [ -n "$pc_cpval" ] && in_path_list "$HC_CONFIG_PATH" "$pc_cpval"; then
+            # 1.x CRI splits a ':' list; 2.x pulls through the transfer service, which takes the whole
+            # string as one directory (containerd 2.2.9 internal/cri/server/images/image_pull.go).
+            if [ "$CTR_MAJOR" -lt 2 ]; then CFG_ACTION=unchanged; return 0; fi
+            warn "config_path \"$pc_cpval\" is a list, which containerd $CTR_VERSION's CRI pull ignores; set to $HC_CONFIG_PATH"
+        elif [ -n "$pc_cpval" ]; then
+            die "$HC_CONFIG already sets config_path = \"$pc_cpval\"; set the node certs directory to that path instead of $HC_CONFIG_PATH"
+        fi
         pc_action=replace
-    elif $pc_defaults && [ "$(fact keys)" = 0 ] && [ -z "$pc_prefix" ]; then
-        CFG_ACTION=defaults; return 0   # containerd >= 2.2 defaults config_path to /etc/containerd/certs.d
     elif [ "$(fact tables)" = 1 ]; then
         pc_action=insert
     else

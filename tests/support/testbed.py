@@ -165,7 +165,7 @@ stop
 if [ -f "$N/fail-next-restart" ]; then
     rm -f "$N/fail-next-restart"; echo "injected restart failure" >&2; exit 1
 fi
-setsid /usr/bin/containerd --config /etc/containerd/config.toml >>"$N/containerd.log" 2>&1 </dev/null &
+setsid /usr/bin/containerd >>"$N/containerd.log" 2>&1 </dev/null &
 echo $! >"$N/containerd.pid"
 i=0
 while [ $i -lt 200 ]; do
@@ -257,6 +257,9 @@ class Node:
         for child in etc.iterdir():
             shutil.rmtree(child) if child.is_dir() else child.unlink()
         shutil.rmtree(self.state_dir, ignore_errors=True)
+        store = self.path / "var-lib-containerd"  # a fresh image store: every pull fetches every blob
+        for child in store.iterdir():
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
         (self.path / "etc-hosts").write_text(f"127.0.0.1 localhost\n{self.addr} {self.name}\n")
         (self.path / "fail-next-restart").unlink(missing_ok=True)
         if config is not None:

@@ -1,0 +1,266 @@
+"""Node tests: real sshd + containerd (1.6 and 2.x) in namespaces, through the real script and provider.
+
+A pull is judged by where the bytes came from (the Harbor-shaped nginx log and the upstream log), never by
+its success alone: containerd silently falls back to the upstream ``server``.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+from components.node_ssh import NodeContainerdConfigProvider, NodeError, NodePullCheckProvider
+from tests.support.node_cases import http_spec, https_spec, node_of, node_props
+from tests.support.testbed import IMAGE_REPO, PROJECT, Node, Testbed, crictl_bin
+
+pytestmark = pytest.mark.nodes
+FLAVORS = ["1.6", "2"]
+CRI_V2 = 'plugins."io.containerd.grpc.v1.cri"'
+CRI_V3 = "plugins.'io.containerd.cri.v1.images'"
+
+
+def outs_of(result: Any) -> dict[str, Any]:
+    """A provider result's outputs (never None for these calls)."""
+    assert result.outs is not None
+    return dict(result.outs)
+
+
+def config_variants(node: Node) -> dict[str, str | None]:
+    """Starting config.toml files: stock default, no registry table, config_path already set, empty, none."""
+    stock = node.stock_config()
+    version, plugin = ("2", CRI_V2) if node.flavor == "1.6" else ("3", CRI_V3)
+    return {
+        "stock": stock,
+        "no-registry-table": f"version = {version}\n\n# a comment\n[{plugin}]\n"
+                             "  max_concurrent_downloads = 2\n",
+        "has-config-path": stock.replace('config_path = ""', 'config_path = "/etc/containerd/certs.d"')
+                                .replace("config_path = ''", "config_path = '/etc/containerd/certs.d'"),
+        "empty": "",
+        "missing": None,
+    }
+
+
+def pull(bed: Testbed, node: Node) -> None:
+    """crictl pull by the upstream name through the node's CRI; it must succeed."""
+    bed.clear_logs()
+    result = node.crictl("pull", bed.image_ref())
+    assert result.returncode == 0, result.stderr
+
+
+def assert_served_by_mirror(bed: Testbed, node: Node) -> None:
+    """Every byte came through the Harbor project path; the node never asked the upstream."""
+    mine = [r for r in bed.harbor_requests() if r["client"] == node.addr]
+    manifests = [r for r in mine if r["path"].startswith(f"/v2/{PROJECT}/{IMAGE_REPO}/manifests/")]
+    blobs = [r for r in mine if r["path"].startswith(f"/v2/{PROJECT}/{IMAGE_REPO}/blobs/")]
+    assert manifests and all(r["status"] == "200" for r in manifests), mine
+    assert len(blobs) >= 2 and all(r["status"] == "200" for r in blobs), mine  # config + layer
+    assert not [r for r in mine if "/v2/" in r["path"][4:]], "a doubled /v2 path reached Harbor"
+    assert bed.upstream_requests(client=node.addr) == [], "the node pulled from the upstream directly"
+
+
+def effective_config_path(node: Node) -> str:
+    """config_path as the node's containerd reads it (``containerd config dump``)."""
+    dump = node.sh("/usr/bin/containerd config dump").stdout
+    lines = [line.strip() for line in dump.splitlines() if line.strip().startswith("config_path")]
+    assert len(lines) == 1, lines
+    return lines[0].split("=", 1)[1].strip().strip("'\"")
+
+
+def snapshot(node: Node) -> dict[str, bytes]:
+    """Every file under the node's /etc/containerd plus its /etc/hosts, for byte-for-byte comparisons."""
+    files = {str(p.relative_to(node.path)): p.read_bytes()
+             for p in sorted((node.path / "etc-containerd").rglob("*")) if p.is_file()}
+    files["etc-hosts"] = (node.path / "etc-hosts").read_bytes()
+    return files
+
+
+# ------------------------------------------------------------------------------------------ pulls
+
+@pytest.mark.parametrize("flavor", FLAVORS)
+def test_pull_goes_through_mirror_http(
+        bed: Testbed, provider: NodeContainerdConfigProvider, flavor: str) -> None:
+    node = node_of(bed, flavor)
+    node.reset(node.stock_config())
+    outs = outs_of(provider.create(node_props(node, http_spec(bed))))
+    assert outs["restarted"] is True and outs["containerd_version"].startswith(flavor.split(".")[0])
+    pull(bed, node)
+    assert_served_by_mirror(bed, node)
+    provider.delete(node.name, outs)
+
+
+@pytest.mark.parametrize("flavor", FLAVORS)
+def test_pull_goes_through_mirror_https_with_ca_and_hosts_entry(
+        bed: Testbed, provider: NodeContainerdConfigProvider, flavor: str) -> None:
+    node = node_of(bed, flavor)
+    node.reset(node.stock_config())
+    outs = outs_of(provider.create(node_props(node, https_spec(bed))))
+    assert f"{bed.host_addr} harbor.test # harbor-cache" in (node.path / "etc-hosts").read_text()
+    ca = node.path / "etc-containerd" / "certs.d" / "harbor.test:8443" / "ca.crt"
+    assert ca.read_text().strip() == bed.ca_pem.strip()
+    pull(bed, node)
+    assert_served_by_mirror(bed, node)
+    provider.delete(node.name, outs)
+    assert "harbor.test" not in (node.path / "etc-hosts").read_text()
+
+
+@pytest.mark.parametrize("flavor", FLAVORS)
+def test_override_path_false_is_not_served_by_mirror(
+        bed: Testbed, provider: NodeContainerdConfigProvider, flavor: str) -> None:
+    """The seed's bug, kept as a regression test: the pull 'succeeds', but straight from the upstream."""
+    node = node_of(bed, flavor)
+    node.reset(node.stock_config())
+    spec = http_spec(bed)
+    files = dict(node_props(node, spec)["files"])
+    key = next(k for k in files if k.startswith("123456789012"))
+    files[key] = files[key].replace("override_path = true", "override_path = false")
+    outs = outs_of(provider.create(node_props(node, spec, files=files)))
+    pull(bed, node)
+    mine = [r for r in bed.harbor_requests() if r["client"] == node.addr]
+    assert any(r["path"].startswith(f"/v2/{PROJECT}/v2/") and r["status"] == "404" for r in mine), mine
+    assert not [r for r in mine if r["status"] == "200" and "/blobs/" in r["path"]]
+    assert bed.upstream_requests(client=node.addr), "the fallback should have pulled from the upstream"
+    provider.delete(node.name, outs)
+
+
+# ------------------------------------------------------------------------------------------ config.toml
+
+@pytest.mark.parametrize("variant", ["stock", "no-registry-table", "has-config-path", "empty", "missing"])
+@pytest.mark.parametrize("flavor", FLAVORS)
+def test_config_variants_converge_idempotent_and_restore(
+        bed: Testbed, provider: NodeContainerdConfigProvider, flavor: str, variant: str) -> None:
+    node = node_of(bed, flavor)
+    original = config_variants(node)[variant]
+    node.reset(original)
+    before = snapshot(node)
+    props = node_props(node, http_spec(bed))
+
+    outs = outs_of(provider.create(props))
+    assert effective_config_path(node) == "/etc/containerd/certs.d"
+    text = node.config_text() or ""
+    table = f"[{CRI_V2}.registry]" if flavor == "1.6" else f"[{CRI_V3.replace(chr(39), chr(34))}.registry]"
+    assert text.replace("'", '"').count(table) == 1, text
+    if variant == "has-config-path":
+        assert outs["config_action"] == "unchanged" and outs["restarted"] is False
+        assert text == original
+    else:
+        assert outs["config_action"] == "set" and outs["restarted"] is True
+    assert node.containerd_running()
+    pull(bed, node)
+    assert_served_by_mirror(bed, node)
+
+    again = outs_of(provider.update(node.name, outs, props))
+    assert again["changed"] == [] and again["restarted"] is False
+    assert outs_of(provider.read(node.name, again))["in_sync"] is True
+
+    provider.delete(node.name, again)
+    assert snapshot(node) == before, "remove must restore /etc/containerd and /etc/hosts byte for byte"
+    assert node.config_text() == original
+    assert not (node.path / "harbor-cache-state").exists()
+    assert node.containerd_running()
+
+
+@pytest.mark.parametrize("flavor", FLAVORS)
+def test_mirrors_table_conflict_is_reported_and_nothing_changes(
+        bed: Testbed, provider: NodeContainerdConfigProvider, flavor: str) -> None:
+    node = node_of(bed, flavor)
+    plugin = CRI_V2 if flavor == "1.6" else CRI_V3
+    version = "2" if flavor == "1.6" else "3"
+    original = (f"version = {version}\n\n[{plugin}.registry.mirrors.\"docker.io\"]\n"
+                "  endpoint = [\"https://mirror.example\"]\n")
+    node.reset(original)
+    before = snapshot(node)
+    with pytest.raises(NodeError, match=r"node1|node3") as err:
+        provider.create(node_props(node, http_spec(bed)))
+    assert "mirrors" in str(err.value) and node.name in str(err.value)
+    assert snapshot(node) == before
+
+
+# ------------------------------------------------------------------------------------------ failures
+
+@pytest.mark.parametrize("flavor", FLAVORS)
+def test_bad_restart_rolls_back_and_containerd_keeps_running(
+        bed: Testbed, provider: NodeContainerdConfigProvider, flavor: str) -> None:
+    node = node_of(bed, flavor)
+    original = node.stock_config()
+    node.reset(original)
+    (node.path / "fail-next-restart").touch()  # the first restart stops containerd and fails
+    props = node_props(node, http_spec(bed))
+    with pytest.raises(NodeError, match="rolled back") as err:
+        provider.create(props)
+    assert node.name in str(err.value) and node.addr in str(err.value)
+    assert node.config_text() == original
+    assert node.containerd_running()
+    provider.delete(node.name, props)  # take the hosts.toml files away again
+    assert node.config_text() == original
+    assert not (node.path / "etc-containerd" / "certs.d").exists()
+
+
+def test_unreachable_node_fails_with_its_name_while_others_converge(
+        bed: Testbed, provider: NodeContainerdConfigProvider) -> None:
+    spec = http_spec(bed)
+    for node in bed.nodes:
+        node.reset(node.stock_config())
+    ghost = {**node_props(bed.nodes[0], spec), "node": "ghost", "host": bed.unreachable_addr()}
+    ghost["host_key"] = None
+    jobs = [node_props(n, spec) for n in bed.nodes] + [ghost]
+
+    def create(props: dict[str, Any]) -> Any:
+        try:
+            return outs_of(provider.create(props))
+        except NodeError as exc:
+            return exc
+
+    with ThreadPoolExecutor(4) as pool:  # like the dynamic provider's gRPC server
+        results = dict(zip([j["node"] for j in jobs], pool.map(create, jobs), strict=True))
+    assert isinstance(results["ghost"], NodeError)
+    assert "ghost" in str(results["ghost"]) and bed.unreachable_addr() in str(results["ghost"])
+    for node in bed.nodes:
+        outs = results[node.name]
+        assert isinstance(outs, dict) and outs["restarted"] is True, outs
+        assert effective_config_path(node) == "/etc/containerd/certs.d"
+        provider.delete(node.name, outs)
+    with pytest.raises(NodeError, match=r"ghost.*refresh keeps"):
+        provider.read("ghost", ghost)
+
+
+def test_pinned_host_key_mismatch_is_rejected(bed: Testbed, provider: NodeContainerdConfigProvider) -> None:
+    node = bed.nodes[0]
+    node.reset(node.stock_config())
+    other = (bed.nodes[1].path / "ssh_host_ed25519_key.pub").read_text().strip()
+    with pytest.raises(NodeError, match="host key mismatch"):
+        provider.create(node_props(node, http_spec(bed), host_key=other))
+    assert node.config_text() == node.stock_config()
+
+
+def test_refresh_reports_drift_and_update_repairs_it(
+        bed: Testbed, provider: NodeContainerdConfigProvider) -> None:
+    node = bed.nodes[0]
+    node.reset(node.stock_config())
+    props = node_props(node, http_spec(bed))
+    outs = outs_of(provider.create(props))
+    hosts = next((node.path / "etc-containerd" / "certs.d").glob("123456789012*/hosts.toml"))
+    hosts.write_text(hosts.read_text().replace("override_path = true", "override_path = false"))
+    refreshed = provider.read(node.name, outs)
+    assert outs_of(refreshed)["in_sync"] is False
+    drift = outs_of(refreshed)["drift"]
+    assert any(p.endswith("123456789012.dkr.ecr.test-1.amazonaws.com/hosts.toml") for p in drift)
+    assert provider.diff(node.name, outs_of(refreshed), props).changes
+    repaired = outs_of(provider.update(node.name, outs_of(refreshed), props))
+    assert repaired["restarted"] is False and len(repaired["changed"]) == 1
+    assert outs_of(provider.read(node.name, repaired))["in_sync"] is True
+    provider.delete(node.name, repaired)
+
+
+def test_pull_check_reports_the_pull(bed: Testbed, provider: NodeContainerdConfigProvider,
+                                     pull_provider: NodePullCheckProvider) -> None:
+    node = bed.nodes[0]
+    node.reset(node.stock_config())
+    outs = outs_of(provider.create(node_props(node, http_spec(bed))))
+    bed.clear_logs()
+    check = pull_provider.create({"node": node.name, "host": node.addr, "port": 22, "user": "root",
+                                  "image": bed.image_ref(), "crictl": str(crictl_bin()), "trigger": "t"})
+    assert outs_of(check)["ok"] is True and outs_of(check)["image_id"].startswith("sha256:")
+    assert_served_by_mirror(bed, node)
+    provider.delete(node.name, outs)

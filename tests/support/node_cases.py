@@ -1,0 +1,52 @@
+"""Shared inputs for tests that configure test-bed nodes through the real provider (no engine)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+
+from components.containerd import NodeMirrorSpec, UpstreamMirror, etc_hosts_line, render_certs_files
+from components.node_script import ScriptParams
+from tests.support.testbed import HARBOR_NAME, PROJECT, UPSTREAM_HOST, Node, Testbed
+
+
+def node_of(bed: Testbed, flavor: str) -> Node:
+    """The first node of a flavor (skips, or fails with HARBOR_CACHE_REQUIRE_NODES=1, when absent)."""
+    for node in bed.nodes:
+        if node.flavor == flavor:
+            return node
+    msg = f"no containerd {flavor} node: run scripts/build-tools containerd2"
+    if os.environ.get("HARBOR_CACHE_REQUIRE_NODES") == "1":
+        pytest.fail(msg)
+    pytest.skip(msg)
+
+
+def http_spec(bed: Testbed) -> NodeMirrorSpec:
+    """Harbor-shaped endpoint over plain HTTP on its IP (nodePort-like exposure)."""
+    return NodeMirrorSpec(harbor_host=bed.host_addr, harbor_port=8080, scheme="http",
+                          upstreams=(UpstreamMirror(UPSTREAM_HOST, PROJECT, bed.upstream_server),))
+
+
+def https_spec(bed: Testbed) -> NodeMirrorSpec:
+    """HTTPS with the bed's CA, reached by name through the /etc/hosts entry (static ClusterIP mode)."""
+    return NodeMirrorSpec(harbor_host=HARBOR_NAME, harbor_port=8443, scheme="https", ca_pem=bed.ca_pem,
+                          static_ip=bed.host_addr,
+                          upstreams=(UpstreamMirror(UPSTREAM_HOST, PROJECT, bed.upstream_server),))
+
+
+def node_props(
+    node: Node, spec: NodeMirrorSpec, files: dict[str, str] | None = None, **kw: Any
+) -> dict[str, Any]:
+    """Resource inputs for ``node`` as NodeMirror builds them, with the bed's restart/health commands."""
+    params = ScriptParams(config_path=spec.certs_dir, state_dir=node.state_dir, restart_cmd=node.restart_cmd,
+                          health_cmd=node.health_cmd, health_timeout=15)
+    props: dict[str, Any] = {
+        "node": node.name, "host": node.addr, "port": 22, "user": "root",
+        "host_key": (node.path / "ssh_host_ed25519_key.pub").read_text().strip(), "bastion": None,
+        "files": files if files is not None else render_certs_files(spec), "hosts_line": etc_hosts_line(spec),
+        "params": params.to_dict(), "script_version": "test", "timeout": 120,
+    }
+    props.update(kw)
+    return props
