@@ -272,7 +272,7 @@ def check_image_rewrite(res: Resource, config: Config) -> list[str]:
             problems.append(f"rule {rule.name!r} rewrites ephemeralContainers but does not match kind "
                             f"{rewrite.EPHEMERAL_KIND} (operation UPDATE), the only request that adds them "
                             f"(kubectl debug)")
-        problems += [f"rule {rule.name!r}: regex {pattern!r} is not anchored: start it with ^ and end the "
+        problems += [f"rule {rule.name!r}: regex '{pattern}' is not anchored: start it with ^ and end the "
                      f"registry host with / (e.g. ^123456789012\\.dkr\\.ecr\\.<region>\\.amazonaws\\.com/), "
                      f"or references that merely contain the host are rewritten too"
                      for pattern in rule.patterns if not pattern.startswith("^")]
