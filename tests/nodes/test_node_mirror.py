@@ -63,9 +63,14 @@ def assert_served_by_mirror(bed: Testbed, node: Node) -> None:
 def effective_config_path(node: Node) -> str:
     """config_path as the node's containerd reads it (``containerd config dump``)."""
     dump = node.sh("/usr/bin/containerd config dump").stdout
-    lines = [line.strip() for line in dump.splitlines() if line.strip().startswith("config_path")]
-    assert len(lines) == 1, lines
-    return lines[0].split("=", 1)[1].strip().strip("'\"")
+    table, found = "", []
+    for line in (raw.strip() for raw in dump.splitlines()):
+        if line.startswith("["):
+            table = line
+        elif line.startswith("config_path") and table.endswith(".registry]"):  # the CRI registry table
+            found.append(line.split("=", 1)[1].strip().strip("'\""))
+    assert len(found) == 1, found
+    return found[0]
 
 
 def snapshot(node: Node) -> dict[str, bytes]:

@@ -298,6 +298,8 @@ class BedState:
 class Testbed:
     """Start/stop the whole bed; a context manager for tests, ``up``/``down`` for people."""
 
+    __test__ = False  # not a test class, despite the name
+
     def __init__(
         self, base: Path, flavors: Sequence[str] = ("1.6",), subnet: str = "10.251", tag: str | None = None
     ) -> None:
