@@ -19,6 +19,7 @@ pytestmark = pytest.mark.nodes
 FLAVORS = ["1.6", "2"]
 CRI_V2 = 'plugins."io.containerd.grpc.v1.cri"'
 CRI_V3 = "plugins.'io.containerd.cri.v1.images'"
+CERTS_LIST = "/etc/containerd/certs.d:/etc/docker/certs.d"
 
 
 def outs_of(result: Any) -> dict[str, Any]:
@@ -37,6 +38,8 @@ def config_variants(node: Node) -> dict[str, str | None]:
                              "  max_concurrent_downloads = 2\n",
         "has-config-path": stock.replace('config_path = ""', 'config_path = "/etc/containerd/certs.d"')
                                 .replace("config_path = ''", "config_path = '/etc/containerd/certs.d'"),
+        "has-config-path-list": stock.replace('config_path = ""', f'config_path = "{CERTS_LIST}"')
+                                     .replace("config_path = ''", f"config_path = '{CERTS_LIST}'"),
         "empty": "",
         "missing": None,
     }
@@ -131,7 +134,8 @@ def test_override_path_false_is_not_served_by_mirror(
 
 # ------------------------------------------------------------------------------------------ config.toml
 
-@pytest.mark.parametrize("variant", ["stock", "no-registry-table", "has-config-path", "empty", "missing"])
+@pytest.mark.parametrize("variant", ["stock", "no-registry-table", "has-config-path", "has-config-path-list",
+                                     "empty", "missing"])
 @pytest.mark.parametrize("flavor", FLAVORS)
 def test_config_variants_converge_idempotent_and_restore(
         bed: Testbed, provider: NodeContainerdConfigProvider, flavor: str, variant: str) -> None:
@@ -142,13 +146,16 @@ def test_config_variants_converge_idempotent_and_restore(
     props = node_props(node, http_spec(bed))
 
     outs = outs_of(provider.create(props))
-    assert effective_config_path(node) == "/etc/containerd/certs.d"
+    list_kept = variant == "has-config-path-list" and flavor == "1.6"  # 1.x CRI splits the list itself
+    assert effective_config_path(node) == (CERTS_LIST if list_kept else "/etc/containerd/certs.d")
     text = node.config_text() or ""
     table = f"[{CRI_V2}.registry]" if flavor == "1.6" else f"[{CRI_V3.replace(chr(39), chr(34))}.registry]"
     assert text.replace("'", '"').count(table) == 1, text
-    if variant == "has-config-path":
+    if variant == "has-config-path" or list_kept:
         assert outs["config_action"] == "unchanged" and outs["restarted"] is False
         assert text == original
+    elif variant == "has-config-path-list":  # 2.x pulls through the transfer service: one directory only
+        assert outs["config_action"] == "set" and any("list" in w for w in outs["warnings"])
     else:
         assert outs["config_action"] == "set" and outs["restarted"] is True
     assert node.containerd_running()
