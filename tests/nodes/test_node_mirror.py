@@ -276,3 +276,19 @@ def test_pull_check_reports_the_pull(bed: Testbed, provider: NodeContainerdConfi
     assert outs_of(check)["ok"] is True and outs_of(check)["image_id"].startswith("sha256:")
     assert_served_by_mirror(bed, node)
     provider.delete(node.name, outs)
+
+
+def test_version_2_file_on_containerd_2_is_edited_in_its_own_table(
+        bed: Testbed, provider: NodeContainerdConfigProvider) -> None:
+    """An upgraded node keeps a version-2 file: containerd 2.x migrates the 1.x registry table."""
+    node = node_of(bed, "2")
+    original = f'version = 2\n\n[{CRI_V2}.registry]\n  config_path = ""\n'
+    node.reset(original)
+    outs = outs_of(provider.create(node_props(node, http_spec(bed))))
+    assert outs["config_version"] == 2 and outs["config_action"] == "set"
+    assert node.config_text() == original.replace('""', '"/etc/containerd/certs.d"')
+    assert effective_config_path(node) == "/etc/containerd/certs.d"
+    pull(bed, node)
+    assert_served_by_mirror(bed, node)
+    provider.delete(node.name, outs)
+    assert node.config_text() == original
