@@ -26,6 +26,7 @@ import logging
 import re
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
@@ -42,6 +43,8 @@ log = logging.getLogger(__name__)
 
 CM = "cert-manager.io"
 FIELD_MANAGER = "harbor-cache-fake-controllers"
+MANAGER = {"fieldManager": FIELD_MANAGER}
+RETRIES = 50
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
 KeyPair = tuple[PrivateKey, x509.Certificate]
 KEY_USAGES = {
@@ -85,6 +88,8 @@ class KubeClient:
         self._tmp = tempfile.TemporaryDirectory(prefix="fake-controllers-")
         self.server = cluster["server"].rstrip("/")
         self.session = requests.Session()
+        # Not the environment's CA bundle or proxies (REQUESTS_CA_BUNDLE would override verify below).
+        self.session.trust_env = False
         self.session.verify = self._file(cluster, "certificate-authority") or True
         cert, key = self._file(user, "client-certificate"), self._file(user, "client-key")
         if cert and key:
@@ -103,13 +108,21 @@ class KubeClient:
         path.write_bytes(base64.b64decode(data))
         return str(path)
 
+    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """Send a request, retrying while the server answers 429/503 (e.g. a new CRD's cache warming up)."""
+        for _ in range(RETRIES):
+            resp = self.session.request(method, self.server + path, timeout=30, **kwargs)
+            if resp.status_code not in (429, 503):
+                break
+            time.sleep(min(float(resp.headers.get("Retry-After") or 0.2), 1.0))
+        if resp.status_code != 404:
+            resp.raise_for_status()
+        return resp
+
     def get(self, path: str) -> dict[str, Any] | None:
         """The object at path, or None when it does not exist."""
-        resp = self.session.get(self.server + path, timeout=10)
-        if resp.status_code == 404:
-            return None
-        resp.raise_for_status()
-        return dict(resp.json())
+        resp = self.request("GET", path)
+        return None if resp.status_code == 404 else dict(resp.json())
 
     def list(self, path: str) -> list[dict[str, Any]]:
         """Items of a collection; [] when the kind is not served (CRD absent)."""
@@ -118,36 +131,21 @@ class KubeClient:
 
     def patch_status(self, path: str, status: dict[str, Any]) -> None:
         """Merge-patch the status subresource."""
-        resp = self.session.patch(
-            f"{self.server}{path}/status",
-            json={"status": status},
-            timeout=10,
-            params={"fieldManager": FIELD_MANAGER},
-            headers={"Content-Type": "application/merge-patch+json"},
-        )
-        resp.raise_for_status()
+        headers = {"Content-Type": "application/merge-patch+json"}
+        self.request("PATCH", f"{path}/status", json={"status": status}, params=MANAGER, headers=headers)
 
     def apply(self, path: str, obj: dict[str, Any]) -> None:
         """Server-side apply obj at path (forcing ownership of the fields it sets)."""
-        resp = self.session.patch(
-            self.server + path,
-            json=obj,
-            timeout=10,
-            params={"fieldManager": FIELD_MANAGER, "force": "true"},
-            headers={"Content-Type": "application/apply-patch+yaml"},
-        )
-        resp.raise_for_status()
+        headers = {"Content-Type": "application/apply-patch+yaml"}
+        self.request("PATCH", path, json=obj, params={**MANAGER, "force": "true"}, headers=headers)
 
     def delete(self, path: str) -> None:
         """DELETE path (an object or a collection); a missing one is fine."""
-        resp = self.session.delete(self.server + path, timeout=30)
-        if resp.status_code != 404:
-            resp.raise_for_status()
+        self.request("DELETE", path)
 
     def put(self, path: str, obj: dict[str, Any]) -> None:
         """PUT obj at path."""
-        resp = self.session.put(self.server + path, json=obj, timeout=10)
-        resp.raise_for_status()
+        self.request("PUT", path, json=obj)
 
     def close(self) -> None:
         """Drop the session and the private copies of the credentials."""
@@ -405,8 +403,10 @@ class FakeControllers:
                 for action in self.reconcile_once():
                     log.info("%s", action)
             except (requests.RequestException, ValueError, KeyError) as err:
-                self.errors = [*self.errors[-19:], f"{type(err).__name__}: {err}"]
-                log.warning("fake controllers: %s", err)
+                message = f"{type(err).__name__}: {err}"
+                if not self.errors or self.errors[-1] != message:  # log each new error once
+                    log.warning("fake controllers: %s", message)
+                self.errors = [*self.errors[-19:], message]
             self._stop.wait(interval)
 
     # cert-manager
