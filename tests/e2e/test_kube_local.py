@@ -16,7 +16,7 @@ import yaml
 from cryptography import x509
 
 from tests.support.fake_controllers import FakeControllers
-from tests.support.kube import REPO, LocalKube, pid_alive
+from tests.support.kube import REPO, LocalKube, pid_alive, read_versions
 
 pytestmark = pytest.mark.engine
 
@@ -81,7 +81,7 @@ def test_kubectl_talks_to_the_api_server(kube: LocalKube) -> None:
     names = kube.kubectl("get", "ns", "-o", "name").stdout.split()
     assert {"namespace/default", "namespace/kube-system"} <= set(names)
     version = json.loads(kube.kubectl("version", "-o", "json").stdout)["serverVersion"]
-    assert version["gitVersion"] == "v1.36.3"
+    assert version["gitVersion"] == "v" + read_versions()["KUBE_VERSION"]
     assert kube.server_url.startswith("https://127.0.0.1:")
     assert kube.start_seconds is not None and kube.start_seconds < 60
     # the admin user is system:masters under RBAC
