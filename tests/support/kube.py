@@ -279,6 +279,7 @@ class LocalKube:
         self.kubeconfig_path = self.state_dir / "kubeconfig"
         self.state_file = self.state_dir / "state.json"
         self.start_seconds: float | None = None
+        self._procs: dict[str, subprocess.Popen[bytes]] = {}  # children of this process, to reap them
         self._state: dict[str, Any] = self._load_state()
 
     # public API
@@ -331,11 +332,11 @@ class LocalKube:
                 self._start_once(apiserver, etcd)
                 break
             except _PortTaken:
-                self.stop(keep_logs=True)
+                self.stop()
                 if attempt == 2:
                     raise
             except BaseException:
-                self.stop(keep_logs=True)
+                self.stop()
                 raise
         self.start_seconds = time.monotonic() - began
         return self
@@ -346,6 +347,9 @@ class LocalKube:
         for name in ("apiserver", "etcd"):
             if name in pids:
                 _stop_pid(pids[name], self._state[name]["start_time"])
+        for proc in self._procs.values():
+            proc.poll()
+        self._procs = {}
         self._state = {}
         for path in (self.state_dir / "etcd-data", self.pki_dir):
             shutil.rmtree(path, ignore_errors=True)
@@ -397,6 +401,7 @@ class LocalKube:
                 cwd=self.state_dir,
                 start_new_session=True,
             )
+        self._procs[name] = proc
         self._state[name]["pid"] = proc.pid
         self._state[name]["start_time"] = process_start_time(proc.pid)
         self._save_state()
