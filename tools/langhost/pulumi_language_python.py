@@ -222,7 +222,10 @@ def main(argv: list[str]) -> int:
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     print(port, flush=True)
-    signal.signal(signal.SIGTERM, lambda *_: server.stop(0))
+    # The engine stops plugins with SIGINT and waits for them to exit. Exit at once and quietly: a program
+    # run has finished by then, and stopping the gRPC server from a signal handler can deadlock.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: os._exit(0))
     server.wait_for_termination()
     return 0
 
