@@ -187,7 +187,8 @@ def _rule(spec: RewritePolicySpec, name: str, list_field: str, kind: str, operat
 def build_rewrite_policy(spec: RewritePolicySpec) -> dict[str, Any]:
     """The ClusterPolicy document (kyverno.io/v1, Kyverno 1.19) that rewrites upstream image references.
 
-    Pods only (autogen off, so Deployments and other controllers keep their specs as written): containers and
+    Pods only (autogen off, so Deployments and other controllers keep their specs as written; Kyverno 1.19
+    never autogenerates from JSON6902 patches either, the annotation keeps it explicit): containers and
     initContainers on CREATE, ephemeralContainers on UPDATE of the `pods/ephemeralcontainers` subresource
     (`kubectl debug`). Raises ValueError listing every problem in `spec`.
     """
