@@ -387,7 +387,7 @@ class ImageRewriteSettings(_Section):
 
     enabled: bool = False
     install_kyverno: bool = False
-    kyverno_chart: ChartRef = ChartRef(name="kyverno", version="3.5.2", repository="https://kyverno.github.io/kyverno/")
+    kyverno_chart: ChartRef = ChartRef(name="kyverno", version="3.9.0", repository="https://kyverno.github.io/kyverno/")
     exclude_namespaces: list[str] = Field(default_factory=lambda: ["kube-system"])
     failure_policy: Literal["Ignore", "Fail"] = "Ignore"
 
@@ -492,12 +492,14 @@ class Settings(_Model):
 
     def _rewrite_problems(self) -> list[str]:
         # Rewrite has no fallback to the upstream (DOMAIN.md S13): nodes must resolve and trust Harbor.
-        problems = []
-        host = self.node_host
-        if host.endswith(".svc.cluster.local") or host.endswith(".svc"):
-            problems.append(f"imageRewrite.enabled with Harbor at '{host}': nodes cannot resolve cluster DNS "
-                            "names (DOMAIN.md S5); expose Harbor with nodePort, loadBalancer or clusterIP")
-        if self.nodes.transport == "none":
+        from components.kyverno import rewrite_settings_errors
+
+        nodes_configured = self.nodes.transport != "none"
+        problems = rewrite_settings_errors(
+            self.image_prefix, scheme=self.scheme,  # type: ignore[arg-type]
+            private_ca=self.https and not self.tls.cluster_issuer, nodes_trust_harbor_ca=nodes_configured,
+            nodes_allow_plain_http=nodes_configured, config_key="imageRewrite.enabled")
+        if not nodes_configured:
             problems.append("imageRewrite.enabled needs nodes.transport ssh or daemonset: rewritten images are "
                             "pulled from Harbor only, so every node needs the Harbor hosts.toml"
                             + (", CA" if self.https else "") + " and, for clusterIP, the /etc/hosts entry")
