@@ -236,19 +236,21 @@ def tail(path: Path, lines: int = 40, offset: int = 0) -> str:
         return ""
 
 
-def _reap(pid: int) -> bool:
-    """Collect pid if it is an exited child of this process; True when it was."""
+def _gone(pid: int, start_time: int | None) -> bool:
+    """pid has exited: reaped if it is our child, else no longer running.
+
+    A multi-threaded child shows as a zombie before waitpid can collect it, so children are waited for.
+    """
     try:
         return os.waitpid(pid, os.WNOHANG)[0] == pid
     except ChildProcessError:
-        return False
+        return not pid_alive(pid, start_time)
 
 
 def _stop_pid(pid: int, start_time: int | None, timeout: float = 15.0) -> None:
     """SIGTERM the process group of pid, then SIGKILL it if it has not exited after timeout."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        if _reap(pid) or not pid_alive(pid, start_time):
-            _reap(pid)
+        if _gone(pid, start_time):
             return
         try:
             os.killpg(pid, sig)
@@ -256,10 +258,7 @@ def _stop_pid(pid: int, start_time: int | None, timeout: float = 15.0) -> None:
             return
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if _reap(pid) or not pid_alive(
-                pid, start_time
-            ):  # our child is reaped here; others by their parent
-                _reap(pid)
+            if _gone(pid, start_time):
                 return
             time.sleep(0.05)
 
