@@ -27,7 +27,8 @@ SCALAR_KEYS = ("production", "kubeconfig")
 PROJECT_NAME_RE = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
 # An exact chart version: semver, optionally with a leading v; no ranges, wildcards or "latest".
 PINNED_VERSION_RE = re.compile(r"^v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
-HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+HOSTNAME_RE = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*$")
 # Harbor's ECR endpoint pattern (src/pkg/reg/adapter/awsecr/adapter.go).
 ECR_URL_RE = re.compile(
     r"^https://(?:api|(\d+)\.dkr)\.ecr(?:-public|-fips)?\.([\w\-]+)\.(amazonaws\.com(\.cn)?|sc2s\.sgov\.gov|c2s\.ic\.gov)/?$"
@@ -348,13 +349,18 @@ class Bastion(_Section):
 
 
 class ContainerdPaths(_Section):
-    """Where containerd keeps its files on the nodes, and how to restart it without systemd."""
+    """Where containerd keeps its files on the nodes, and how to restart and probe it without systemd.
+
+    Without systemd both commands are needed: after a restart the node script waits for `healthCommand`
+    to succeed (else it rolls config.toml back), and with neither systemd nor a health command it cannot.
+    """
 
     config_path: str = "/etc/containerd/config.toml"
     certs_dir: str = "/etc/containerd/certs.d"
     hosts_file: str = "/etc/hosts"
     containerd_bin: str = "containerd"
     restart_command: str = ""
+    health_command: str = ""
 
 
 class NodesSettings(_Section):

@@ -97,7 +97,8 @@ def node_mirror_spec(settings: Settings) -> NodeMirrorSpec:
 def script_params(settings: Settings) -> ScriptParams:
     c = settings.nodes.containerd
     return ScriptParams(config=c.config_path, config_path=c.certs_dir, hosts_file=c.hosts_file,
-                        containerd=c.containerd_bin, restart_cmd=c.restart_command)
+                        containerd=c.containerd_bin, restart_cmd=c.restart_command,
+                        health_cmd=c.health_command)
 
 
 def ssh_nodes(settings: Settings) -> list[SshNode]:
