@@ -8,8 +8,11 @@
 * An upstream registry (``docker-registry``) behind nginx on ``<subnet>.0.1:5000`` holds a hand-made image
   ``quickstart/hello:v1`` pushed with skopeo.
 * A second registry in proxy mode plays Harbor's pull path behind nginx, which serves Harbor's layout
-  ``/v2/<project>/<repo>`` on ``<subnet>.0.1:8080`` (HTTP) and ``:8443`` (HTTPS, certificate for
+  ``/v2/<project>/<repo>`` on ``<subnet>.0.1:8080`` (HTTP, or ``harbor_port``) and ``:8443`` (HTTPS, certificate for
   ``harbor.test`` from a test CA). nginx's access logs (with client addresses) tell where bytes came from.
+* Inside every node, ``/usr/local/sbin`` holds ``crictl`` and ``restart-containerd`` (so one restart command,
+  ``NODE_RESTART_COMMAND``, works on all nodes) and ``/var/lib/harbor-cache`` is per node, as on real hosts.
+  ``authorized_keys`` adds public keys (a sandbox stack's key) next to the bed's own client key.
 
 Use ``with Testbed(Path(d), flavors=["1.6", "2"]) as bed:`` in tests, or the CLI for people::
 
@@ -51,6 +54,10 @@ HARBOR_NAME = "harbor.test"
 IMAGE_REPO = "quickstart/hello"
 IMAGE_TAG = "v1"
 SOCKET = "/run/containerd/containerd.sock"
+# The same on every node (each node binds its own bin directory over /usr/local/sbin).
+NODE_RESTART_COMMAND = "/usr/local/sbin/restart-containerd"
+NODE_HEALTH_COMMAND = f"/usr/bin/ctr --address {SOCKET} version"
+NODE_STATE_DIR = "/var/lib/harbor-cache"
 
 
 def _version(key: str) -> str:
@@ -256,7 +263,9 @@ class Node:
         etc = self.path / "etc-containerd"
         for child in etc.iterdir():
             shutil.rmtree(child) if child.is_dir() else child.unlink()
-        shutil.rmtree(self.state_dir, ignore_errors=True)
+        state = Path(self.state_dir)  # bound over /var/lib/harbor-cache in the node: empty it, keep the inode
+        for child in state.iterdir() if state.exists() else ():
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
         store = self.path / "var-lib-containerd"  # a fresh image store: every pull fetches every blob
         for child in store.iterdir():
             shutil.rmtree(child) if child.is_dir() else child.unlink()
@@ -293,6 +302,7 @@ class BedState:
     bridge: str
     pids: dict[str, int] = field(default_factory=dict)
     nodes: list[Node] = field(default_factory=list)
+    harbor_port: int = 8080
 
 
 class Testbed:
@@ -301,14 +311,17 @@ class Testbed:
     __test__ = False  # not a test class, despite the name
 
     def __init__(
-        self, base: Path, flavors: Sequence[str] = ("1.6",), subnet: str = "10.251", tag: str | None = None
+        self, base: Path, flavors: Sequence[str] = ("1.6",), subnet: str = "10.251", tag: str | None = None,
+        harbor_port: int = 8080, authorized_keys: Sequence[str] = (),
     ) -> None:
         self.base = Path(base).resolve()
         self.flavors = list(flavors)
         self.subnet = subnet
         self.tag = tag or "hc" + subnet.split(".")[1]
         self.host_addr = f"{subnet}.0.1"
-        self.state = BedState(str(self.base), subnet, self.tag, f"{self.tag}-br")
+        self.harbor_port = harbor_port
+        self.authorized_keys = [k.strip() for k in authorized_keys if k.strip()]
+        self.state = BedState(str(self.base), subnet, self.tag, f"{self.tag}-br", harbor_port=harbor_port)
         self.ca_pem = ""
         self.client_key = self.base / "ssh" / "id_ed25519"
 
@@ -391,9 +404,10 @@ class Testbed:
     def load(cls, base: Path) -> Testbed:
         """A handle on a bed started earlier (by the CLI) from its state file."""
         data = json.loads((Path(base) / "testbed.json").read_text())
-        bed = cls(Path(data["base"]), [n["flavor"] for n in data["nodes"]], data["subnet"], data["tag"])
+        port = int(data.get("harbor_port", 8080))
+        bed = cls(Path(data["base"]), [n["flavor"] for n in data["nodes"]], data["subnet"], data["tag"], port)
         bed.state = BedState(data["base"], data["subnet"], data["tag"], data["bridge"], data["pids"],
-                             [Node(**n) for n in data["nodes"]])
+                             [Node(**n) for n in data["nodes"]], port)
         ca = bed.base / "tls" / "ca.crt"
         bed.ca_pem = ca.read_text() if ca.exists() else ""
         return bed
@@ -428,7 +442,8 @@ class Testbed:
         ssh.mkdir(exist_ok=True)
         if not self.client_key.exists():
             _run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(self.client_key)])
-        (ssh / "authorized_keys").write_text(Path(str(self.client_key) + ".pub").read_text())
+        own = Path(str(self.client_key) + ".pub").read_text().strip()
+        (ssh / "authorized_keys").write_text("\n".join([own, *self.authorized_keys]) + "\n")
         tls = self.base / "tls"
         tls.mkdir(exist_ok=True)
         if not (tls / "server.crt").exists():
@@ -490,7 +505,7 @@ http {{
     location / {{ {proxy} proxy_pass http://upstream_reg; }}
   }}
   server {{
-    listen {h}:8080;
+    listen {h}:{self.harbor_port};
     listen {h}:8443 ssl;
     ssl_certificate {b}/tls/server.crt; ssl_certificate_key {b}/tls/server.key;
     access_log {b}/logs/harbor-access.log bed;
@@ -504,7 +519,7 @@ http {{
         self._spawn("nginx", ["nginx", "-c", str(b / "nginx.conf")])
         _wait("upstream registry", lambda: _http_ok(f"http://{h}:5000/v2/"))
         self._spawn("mirror", ["docker-registry", "serve", str(b / "mirror.yml")])  # pings upstream at start
-        _wait("mirror behind nginx", lambda: _http_ok(f"http://{h}:8080/v2/"))
+        _wait("mirror behind nginx", lambda: _http_ok(f"http://{h}:{self.harbor_port}/v2/"))
 
     def _push_image(self) -> None:
         layout = self.base / "image"
@@ -517,13 +532,16 @@ http {{
     def _start_node(self, i: int, flavor: str) -> Node:
         name = f"node{i}"
         d = self.base / "nodes" / name
-        for sub in ("etc-containerd", "var-lib-containerd", "run-containerd", "bin"):
+        for sub in ("etc-containerd", "var-lib-containerd", "run-containerd", "bin", "sbin", "harbor-cache-state"):
             (d / sub).mkdir(parents=True, exist_ok=True)
         node = Node(name, i, str(d), f"{self.subnet}.1.{10 + i}", f"{self.tag}-{name}", flavor)
         (d / "etc-hosts").write_text(f"127.0.0.1 localhost\n{node.addr} {name}\n")
         restart = d / "bin" / "restart-containerd"
         restart.write_text(_RESTART.format(node=shlex.quote(str(d)), sock=SOCKET))
         restart.chmod(0o755)
+        for link, points_to in (("restart-containerd", restart), ("crictl", crictl_bin())):
+            (d / "sbin" / link).unlink(missing_ok=True)
+            (d / "sbin" / link).symlink_to(points_to)
         hostkey = d / "ssh_host_ed25519_key"
         if not hostkey.exists():
             _run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(hostkey)])
@@ -540,10 +558,11 @@ http {{
         _run(["ip", "-n", ns, "addr", "add", f"{node.addr}/16", "dev", "eth0"])
         _run(["ip", "-n", ns, "link", "set", "eth0", "up"])
         _run(["ip", "-n", ns, "link", "set", "lo", "up"])
-        for target in ("/var/lib/containerd", "/run/containerd", "/etc/containerd"):
+        for target in ("/var/lib/containerd", "/run/containerd", "/etc/containerd", NODE_STATE_DIR):
             Path(target).mkdir(parents=True, exist_ok=True)  # mount points (stay empty on the host)
         binds = [(d / "etc-containerd", "/etc/containerd"), (d / "var-lib-containerd", "/var/lib/containerd"),
-                 (d / "run-containerd", "/run/containerd"), (d / "etc-hosts", "/etc/hosts")]
+                 (d / "run-containerd", "/run/containerd"), (d / "etc-hosts", "/etc/hosts"),
+                 (d / "sbin", "/usr/local/sbin"), (d / "harbor-cache-state", NODE_STATE_DIR)]
         if flavor != "1.6":
             v2 = containerd2_bin()
             binds += [(v2 / "containerd", "/usr/bin/containerd"), (v2 / "ctr", "/usr/bin/ctr")]
@@ -597,10 +616,13 @@ def _main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--nodes", type=int, default=2, help="number of nodes (up)")
     ap.add_argument("--containerd2", action="store_true", help="every second node runs containerd 2.x")
     ap.add_argument("--subnet", default="10.251", help="first two octets of the bed's /16")
+    ap.add_argument("--harbor-port", type=int, default=8080, help="HTTP port of the Harbor-shaped pull path")
+    ap.add_argument("--authorized-key", action="append", default=[], help="another public key nodes accept")
     args = ap.parse_args(argv)
     if args.action == "up":
         flavors = ["2" if args.containerd2 and i % 2 else "1.6" for i in range(args.nodes)]
-        bed = Testbed(args.dir, flavors, args.subnet)
+        bed = Testbed(args.dir, flavors, args.subnet, harbor_port=args.harbor_port,
+                      authorized_keys=args.authorized_key)
         try:
             bed.start()
         except BaseException:

@@ -1,0 +1,295 @@
+"""A whole harbor-cache sandbox on this machine, shared by ``scripts/sandbox`` and the e2e tests (needs root).
+
+Pieces: a local etcd + kube-apiserver (``LocalKube``) with the cert-manager and Kyverno CRDs of sandbox/crds,
+the fake controllers in the background, the node test bed (namespace nodes with sshd + containerd, the
+upstream registry, Harbor's pull path on ``harbor_port``) and the Harbor API double on loopback. Everything
+lives in one directory; ``sandbox.json`` there records addresses and process ids, so ``Sandbox.attach(dir)``
+works from another process (``scripts/sandbox status|down``).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tests.support.kube import LocalKube, pid_alive, process_start_time
+from tests.support.testbed import (
+    IMAGE_REPO,
+    IMAGE_TAG,
+    NODE_HEALTH_COMMAND,
+    NODE_RESTART_COMMAND,
+    Testbed,
+    containerd2_bin,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+CRDS = ROOT / "sandbox" / "crds"
+
+
+def default_flavors(count: int = 3) -> list[str]:
+    """containerd 1.6 on every node, and the 2.x build on the last one when it has been built."""
+    flavors = ["1.6"] * count
+    if count > 1 and (containerd2_bin() / "containerd").exists():
+        flavors[-1] = "2"
+    return flavors
+
+
+@dataclass
+class SandboxSpec:
+    """Addresses and secrets of one sandbox (person's: the fixed values of Pulumi.sandbox.yaml)."""
+
+    dir: str
+    admin_password: str
+    subnet: str = "10.252"
+    harbor_port: int = 30002
+    double_port: int = 18480
+    control_port: int = 18481
+    flavors: list[str] = field(default_factory=default_flavors)
+    authorized_keys: list[str] = field(default_factory=list)
+
+    @property
+    def host_addr(self) -> str:
+        """The bridge address: upstream registry on :5000, Harbor's pull path on :harbor_port."""
+        return f"{self.subnet}.0.1"
+
+    @property
+    def upstream_url(self) -> str:
+        return f"http://{self.host_addr}:5000"
+
+    @property
+    def image(self) -> str:
+        """The test image by its upstream name."""
+        return f"{self.host_addr}:5000/{IMAGE_REPO}:{IMAGE_TAG}"
+
+    def node_addresses(self) -> list[str]:
+        """Addresses the test bed gives its nodes (node1 = .1.11, ...)."""
+        return [f"{self.subnet}.1.{11 + i}" for i in range(len(self.flavors))]
+
+
+class DoubleClient:
+    """The Harbor double's control API plus its Harbor API as admin (for out-of-band changes)."""
+
+    def __init__(self, url: str, control_url: str, admin_password: str) -> None:
+        self.url, self.control_url, self.admin_password = url, control_url, admin_password
+
+    def _call(self, method: str, url: str, body: Any = None, auth: bool = False) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(url, data=data, method=method)
+        req.add_header("Content-Type", "application/json")
+        if auth:
+            token = base64.b64encode(f"admin:{self.admin_password}".encode()).decode()
+            req.add_header("Authorization", f"Basic {token}")
+        with urllib.request.urlopen(req, timeout=10) as resp:  # loopback only
+            raw = resp.read()
+        return json.loads(raw) if raw else None
+
+    def state(self) -> dict[str, Any]:
+        """Registries, projects, policies, ... (secrets masked)."""
+        result: dict[str, Any] = self._call("GET", f"{self.control_url}/_double/state")
+        return result
+
+    def faults(self, **changes: Any) -> dict[str, Any]:
+        """Set faults (``down=True``, ``fail_next=3``, ...); returns all of them."""
+        result: dict[str, Any] = self._call("POST", f"{self.control_url}/_double/faults", changes)
+        return result
+
+    def api(self, method: str, path: str, body: Any = None) -> Any:
+        """Call Harbor's API (``/api/v2.0`` + path) as admin, as a person with the UI would."""
+        return self._call(method, f"{self.url}/api/v2.0{path}", body, auth=True)
+
+    def is_empty(self) -> bool:
+        """No registry, project or replication policy left."""
+        s = self.state()
+        return not (s["registries"] or s["projects"] or s["policies"])
+
+    def up(self) -> bool:
+        """The API port answers."""
+        try:
+            urllib.request.urlopen(f"{self.url}/api/v2.0/ping", timeout=2).close()  # loopback only
+        except (OSError, urllib.error.URLError):
+            return False
+        return True
+
+
+@dataclass
+class _Process:
+    pid: int
+    start_time: int | None
+
+
+class Sandbox:
+    """Start, inspect and stop one sandbox in ``spec.dir``."""
+
+    def __init__(self, spec: SandboxSpec) -> None:
+        self.spec = spec
+        self.dir = Path(spec.dir).resolve()
+        self.kube = LocalKube(self.dir / "kube")
+        self.bed = Testbed(self.dir / "bed", spec.flavors, spec.subnet, harbor_port=spec.harbor_port,
+                           authorized_keys=spec.authorized_keys)
+        self.double = DoubleClient(f"http://127.0.0.1:{spec.double_port}",
+                                   f"http://127.0.0.1:{spec.control_port}", spec.admin_password)
+        self.processes: dict[str, _Process] = {}
+        self.timings: dict[str, float] = {}
+
+    # ---- addresses other code needs
+
+    @property
+    def kubeconfig(self) -> Path:
+        return self.kube.kubeconfig_path
+
+    @property
+    def state_file(self) -> Path:
+        return self.dir / "sandbox.json"
+
+    # ---- lifecycle
+
+    def up(self) -> Sandbox:
+        """Start every piece (stopping leftovers of an earlier run first); records ``timings['start']``."""
+        began = time.monotonic()
+        self.down()
+        self.dir.mkdir(parents=True, exist_ok=True)
+        (self.dir / "logs").mkdir(exist_ok=True)
+        try:
+            self.kube.start()
+            self.kube.apply_manifests([CRDS])
+            self._spawn("fake-controllers", [sys.executable, "-m", "tests.support.fake_controllers",
+                                             "--kubeconfig", str(self.kubeconfig)])
+            self._start_double()
+            self.bed.start()
+        except BaseException:
+            self.down()
+            raise
+        self.timings["start"] = round(time.monotonic() - began, 1)
+        self._save()
+        return self
+
+    def down(self) -> None:
+        """Stop everything this sandbox started (also one started by another process) and wipe its state."""
+        self._load_processes()
+        for name in list(self.processes):
+            _stop(self.processes.pop(name))
+        bed_state = self.dir / "bed" / "testbed.json"
+        if bed_state.exists():
+            Testbed.load(self.dir / "bed").stop()
+        self.bed.stop()
+        self.kube.stop()
+        shutil.rmtree(self.dir / "harbor-double", ignore_errors=True)
+        self.state_file.unlink(missing_ok=True)
+
+    @classmethod
+    def attach(cls, directory: Path) -> Sandbox:
+        """A handle on a sandbox started by another process (from its ``sandbox.json``)."""
+        data = json.loads((Path(directory) / "sandbox.json").read_text())
+        box = cls(SandboxSpec(**data["spec"]))
+        box.processes = {k: _Process(**v) for k, v in data["processes"].items()}
+        box.timings = data.get("timings", {})
+        bed_dir = Path(directory) / "bed"
+        if (bed_dir / "testbed.json").exists():
+            box.bed = Testbed.load(bed_dir)
+        return box
+
+    def status(self) -> dict[str, Any]:
+        """Liveness of every piece."""
+        bed = self.bed.status() if self.bed.nodes else {}
+        return {
+            "dir": str(self.dir), "kubeconfig": str(self.kubeconfig), "api_server_ready": self.kube.is_ready(),
+            "processes": {name: pid_alive(p.pid, p.start_time) for name, p in self.processes.items()},
+            "harbor_api": {"url": self.double.url, "up": self.double.up()},
+            "harbor_pull_path": f"http://{self.spec.host_addr}:{self.spec.harbor_port}",
+            "upstream": self.spec.upstream_url, "image": self.spec.image,
+            "test_bed": bed.get("processes", {}), "nodes": bed.get("nodes", []),
+        }
+
+    # ---- what tests and the demo use
+
+    def node_settings(self) -> dict[str, Any]:
+        """The ``harbor-cache:nodes`` value for this sandbox's nodes."""
+        return {
+            "transport": "ssh", "user": "root",
+            "hosts": [{"name": n.name, "address": n.addr} for n in self.bed.nodes],
+            "containerd": {"restartCommand": NODE_RESTART_COMMAND, "healthCommand": NODE_HEALTH_COMMAND},
+            "verifyImage": self.spec.image,
+        }
+
+    def pulled_through_cache(self, node_name: str) -> tuple[bool, list[dict[str, str]]]:
+        """Pull the test image by its upstream name on a node (crictl); True when Harbor's path served it.
+
+        The node's image store is cleared of the image first, so the pull fetches its blobs again.
+        """
+        node = next(n for n in self.bed.nodes if n.name == node_name)
+        node.remove_image(self.spec.image)
+        self.bed.clear_logs()
+        result = node.crictl("pull", self.spec.image)
+        served = [r for r in self.bed.harbor_requests()
+                  if r["client"] == node.addr and "/blobs/" in r["path"] and r["status"] == "200"]
+        direct = [r for r in self.bed.upstream_requests(node.addr) if "/blobs/" in r["path"]]
+        return result.returncode == 0 and bool(served) and not direct, self.bed.harbor_requests()
+
+    # ---- pieces
+
+    def _start_double(self) -> None:
+        state = self.dir / "harbor-double"
+        state.mkdir(parents=True, exist_ok=True)
+        password = state / "admin-password"
+        password.write_text(self.spec.admin_password)
+        password.chmod(0o600)
+        self._spawn("harbor-double", [
+            sys.executable, "-m", "tests.support.harbor_double", "--port", str(self.spec.double_port),
+            "--control-port", str(self.spec.control_port), "--admin-password-file", str(password),
+            "--state-dir", str(state)])
+        end = time.monotonic() + 30
+        while not self.double.up():
+            if time.monotonic() > end or not pid_alive(self.processes["harbor-double"].pid):
+                log = (self.dir / "logs" / "harbor-double.log").read_text()[-2000:]
+                raise RuntimeError(f"the Harbor double did not come up on {self.double.url}:\n{log}")
+            time.sleep(0.2)
+
+    def _spawn(self, name: str, argv: Sequence[str]) -> None:
+        with open(self.dir / "logs" / f"{name}.log", "ab") as log:
+            proc = subprocess.Popen(list(argv), cwd=ROOT, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+                                    start_new_session=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        self.processes[name] = _Process(proc.pid, process_start_time(proc.pid))
+        self._save()
+
+    def _save(self) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        data = {"spec": asdict(self.spec), "processes": {k: asdict(v) for k, v in self.processes.items()},
+                "timings": self.timings, "kubeconfig": str(self.kubeconfig), "double_url": self.double.url,
+                "double_control_url": self.double.control_url,
+                "nodes": [{"name": n.name, "address": n.addr, "flavor": n.flavor} for n in self.bed.nodes]}
+        self.state_file.write_text(json.dumps(data, indent=2))
+
+    def _load_processes(self) -> None:
+        if not self.processes and self.state_file.exists():
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                data = json.loads(self.state_file.read_text())
+                self.processes = {k: _Process(**v) for k, v in data["processes"].items()}
+
+
+def _stop(proc: _Process, timeout: float = 10.0) -> None:
+    """SIGTERM, then SIGKILL; only when the pid is still the process we started (start time matches)."""
+    if not pid_alive(proc.pid, proc.start_time):
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    end = time.monotonic() + timeout
+    while pid_alive(proc.pid, proc.start_time) and time.monotonic() < end:
+        time.sleep(0.1)
+    if pid_alive(proc.pid, proc.start_time):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(proc.pid, os.WNOHANG)
