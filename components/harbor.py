@@ -218,7 +218,8 @@ class HarborRelease(pulumi.ComponentResource):
         names = PinnedSecretNames.for_release(harbor.release_name)
         admin = k8s.core.v1.Secret(
             f"{name}-admin", metadata={"name": names.admin, "namespace": harbor.namespace},
-            string_data={ADMIN_KEY: pulumi.Output.secret(admin_password)}, opts=in_ns)
+            string_data={ADMIN_KEY: pulumi.Output.secret(admin_password)},  # type: ignore[arg-type]
+            opts=in_ns)
         pinned: list[pulumi.Resource] = [admin]
         for secret_name, data in pinned_secret_data(names).items():
             pinned.append(k8s.core.v1.Secret(
@@ -234,6 +235,6 @@ class HarborRelease(pulumi.ComponentResource):
             skip_await=harbor.skip_await, timeout_seconds=harbor.timeout_seconds,
             opts=pulumi.ResourceOptions.merge(
                 child, pulumi.ResourceOptions(depends_on=[ns, *pinned, *(depends_on or [])])))
-        self.namespace = ns.metadata.apply(lambda m: m["name"])  # type: ignore[index]
-        self.release_status = self.release.status.apply(lambda s: s["status"])  # type: ignore[index]
+        self.namespace = ns.metadata.apply(lambda m: m["name"])
+        self.release_status = self.release.status.apply(lambda s: s["status"])
         self.register_outputs({"namespace": self.namespace, "release_status": self.release_status})

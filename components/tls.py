@@ -9,6 +9,7 @@ it Ready, so the Harbor release never starts before its TLS secret exists. The C
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -125,7 +126,7 @@ class Tls(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=list(previous))))
         # The Secret id comes from the awaited Certificate's output, so the read waits for Ready and a preview of
         # a first install (where the Secret does not exist yet) shows the CA as unknown instead of failing.
-        secret_id = leaf.metadata.apply(lambda m: f"{m['namespace']}/{spec.leaf_secret}")  # type: ignore[index]
+        secret_id = pulumi.Output.from_input(leaf.id).apply(lambda _: f"{spec.namespace}/{spec.leaf_secret}")
         leaf_secret = k8s.core.v1.Secret.get(f"{name}-leaf-secret", secret_id, opts=child)
         self.leaf_secret_name = pulumi.Output.from_input(spec.leaf_secret)
         self.ca_pem = pulumi.Output.unsecret(leaf_secret.data.apply(_ca_from_secret_data))
@@ -133,6 +134,6 @@ class Tls(pulumi.ComponentResource):
         self.register_outputs({"leaf_secret_name": self.leaf_secret_name, "ca_pem": self.ca_pem})
 
 
-def _ca_from_secret_data(data: dict[str, str] | None) -> str:
+def _ca_from_secret_data(data: Mapping[str, str] | None) -> str:
     encoded = (data or {}).get("ca.crt", "")
     return base64.b64decode(encoded).decode() if encoded else ""

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from pulumi.runtime import mocks, settings
 
-from components.config import NAMESPACE, SECRET_KEYS
+from components.config import SECRET_KEYS
 
 ROOT = Path(__file__).resolve().parents[2]
 FAKE_SECRETS = {"adminPassword": "admin-pw-123", "upstreamSecretKey": "aws-secret-456",

@@ -89,25 +89,25 @@ class PythonLanguageHost(language_pb2_grpc.LanguageRuntimeServicer):
         self._engine_address = engine_address
         self._executor = executor
 
-    def Handshake(self, request: Any, context: Any) -> Any:  # noqa: N802 - gRPC method name
+    def Handshake(self, request: Any, context: Any) -> Any:
         if request.engine_address:
             self._engine_address = request.engine_address
         return language_pb2.LanguageHandshakeResponse()
 
-    def GetPluginInfo(self, request: Any, context: Any) -> Any:  # noqa: N802
+    def GetPluginInfo(self, request: Any, context: Any) -> Any:
         return plugin_pb2.PluginInfo(version=pulumi.__version__ if hasattr(pulumi, "__version__") else "")
 
-    def GetRequiredPlugins(self, request: Any, context: Any) -> Any:  # noqa: N802
+    def GetRequiredPlugins(self, request: Any, context: Any) -> Any:
         return language_pb2.GetRequiredPluginsResponse(plugins=_installed_plugins())
 
-    def GetRequiredPackages(self, request: Any, context: Any) -> Any:  # noqa: N802
+    def GetRequiredPackages(self, request: Any, context: Any) -> Any:
         packages = [
             plugin_pb2.PackageDependency(name=p.name, kind=p.kind, version=p.version, server=p.server)
             for p in _installed_plugins()
         ]
         return language_pb2.GetRequiredPackagesResponse(packages=packages)
 
-    def Run(self, request: Any, context: Any) -> Any:  # noqa: N802
+    def Run(self, request: Any, context: Any) -> Any:
         info = request.info if request.HasField("info") else None
         root = info.root_directory if info else request.pwd
         try:
@@ -141,7 +141,7 @@ class PythonLanguageHost(language_pb2_grpc.LanguageRuntimeServicer):
             return language_pb2.RunResponse(bail=True)
         return language_pb2.RunResponse(error=f"Program exited with non-zero exit code: {proc.returncode}")
 
-    def RunPlugin(self, request: Any, context: Any) -> Iterator[Any]:  # noqa: N802
+    def RunPlugin(self, request: Any, context: Any) -> Iterator[Any]:
         info = request.info
         python = _python_for(info.root_directory, _options(info))
         env = dict(os.environ)
@@ -169,7 +169,11 @@ class PythonLanguageHost(language_pb2_grpc.LanguageRuntimeServicer):
                    threading.Thread(target=pump, args=(proc.stderr, "stderr"), daemon=True)]
         for reader in readers:
             reader.start()
-        context.add_callback(lambda: proc.poll() is None and proc.terminate())
+        def stop_plugin() -> None:
+            if proc.poll() is None:
+                proc.terminate()
+
+        context.add_callback(stop_plugin)
         finished = 0
         while finished < len(readers):
             with cond:
@@ -182,25 +186,25 @@ class PythonLanguageHost(language_pb2_grpc.LanguageRuntimeServicer):
                 yield chunk
         yield language_pb2.RunPluginResponse(exitcode=proc.wait())
 
-    def InstallDependencies(self, request: Any, context: Any) -> Iterator[Any]:  # noqa: N802
+    def InstallDependencies(self, request: Any, context: Any) -> Iterator[Any]:
         yield language_pb2.InstallDependenciesResponse(
             stdout=b"harbor-cache: dependencies are installed by scripts/setup (pinned requirements)\n"
         )
 
-    def RuntimeOptionsPrompts(self, request: Any, context: Any) -> Any:  # noqa: N802
+    def RuntimeOptionsPrompts(self, request: Any, context: Any) -> Any:
         return language_pb2.RuntimeOptionsResponse()
 
-    def About(self, request: Any, context: Any) -> Any:  # noqa: N802
+    def About(self, request: Any, context: Any) -> Any:
         return language_pb2.AboutResponse(executable=sys.executable, version=sys.version.split()[0])
 
-    def GetProgramDependencies(self, request: Any, context: Any) -> Any:  # noqa: N802
+    def GetProgramDependencies(self, request: Any, context: Any) -> Any:
         deps = [
             language_pb2.DependencyInfo(name=d.metadata["Name"], version=d.version)
             for d in importlib.metadata.distributions()
         ]
         return language_pb2.GetProgramDependenciesResponse(dependencies=deps)
 
-    def Cancel(self, request: Any, context: Any) -> Any:  # noqa: N802
+    def Cancel(self, request: Any, context: Any) -> Any:
         return empty_pb2.Empty()
 
 
