@@ -113,7 +113,7 @@ class Expose(_Section):
                                  "(it goes into each node's /etc/hosts as <clusterIP> <hostname>)")
             ipaddress.ip_address(self.cluster_ip)
         for value in (self.node_address, self.load_balancer_host, self.hostname):
-            if value and not (_is_ip(value) or HOSTNAME_RE.match(value)):
+            if value and not (is_ip(value) or HOSTNAME_RE.match(value)):
                 raise ValueError(f"'{value}' is neither an IP address nor a DNS name")
         return self
 
@@ -515,7 +515,8 @@ class Settings(_Model):
 # --- loading -------------------------------------------------------------------------------------------------
 
 
-def _is_ip(value: str) -> bool:
+def is_ip(value: str) -> bool:
+    """Whether value is an IPv4 or IPv6 address."""
     try:
         ipaddress.ip_address(value)
     except ValueError:

@@ -20,7 +20,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.config import Settings
+from components.config import Settings, is_ip
 from components.helm import ChartSource, release
 
 # Secret names and keys the harbor chart (1.18.x) reads through its existingSecret* values.
@@ -71,16 +71,12 @@ def _expose_values(settings: Settings, tls_secret: str | None) -> dict[str, Any]
             "http": {"port": 80, "nodePort": expose.node_ports.http},
             "https": {"port": 443, "nodePort": expose.node_ports.https}}}
     elif expose.type == "loadBalancer":
-        values["loadBalancer"] = {"name": "harbor", "IP": expose.load_balancer_host if _looks_ip(
-            expose.load_balancer_host) else "", "ports": {"httpPort": 80, "httpsPort": 443}}
+        values["loadBalancer"] = {"name": "harbor", "IP": expose.load_balancer_host if is_ip(
+            expose.load_balancer_host or "") else "", "ports": {"httpPort": 80, "httpsPort": 443}}
     else:
         values["clusterIP"] = {"name": "harbor", "staticClusterIP": expose.cluster_ip,
                                "ports": {"httpPort": 80, "httpsPort": 443}}
     return values
-
-
-def _looks_ip(value: str | None) -> bool:
-    return bool(value) and all(part.isdigit() for part in (value or "").split("."))
 
 
 def _persistence_values(settings: Settings) -> dict[str, Any]:

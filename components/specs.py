@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from components.config import Settings
+from components.config import Settings, is_ip
 from components.containerd import NodeMirrorSpec, UpstreamMirror
 from components.harbor_api.client import HarborEndpoint
 from components.kyverno import KyvernoInstall, RewritePolicySpec
@@ -24,7 +24,7 @@ def tls_spec(settings: Settings) -> TlsSpec:
     dns = [f"{service}.{ns}.svc.cluster.local", f"{service}.{ns}.svc", f"{service}.{ns}", service]
     ips = list(settings.tls.extra_ip_addresses)
     node_host = settings.node_host
-    if _is_ip(node_host):
+    if is_ip(node_host):
         ips.insert(0, node_host)
     else:
         dns.insert(0, node_host)
@@ -131,12 +131,3 @@ def kyverno_install(settings: Settings) -> KyvernoInstall | None:
     return KyvernoInstall(version=chart.version, chart=chart.path or chart.name,
                           repository=None if chart.path else chart.repository)
 
-
-def _is_ip(value: str) -> bool:
-    import ipaddress
-
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return False
-    return True
