@@ -404,7 +404,9 @@ do_remove() {
     if [ -f "$HC_STATE_DIR/dirs" ]; then   # directories we created, deepest first, only when empty
         sort -r "$HC_STATE_DIR/dirs" | while read -r rm_dir; do rmdir "$rm_dir" 2>/dev/null || true; done
     fi
-    rm -rf "$HC_STATE_DIR"
+    # The state directory may itself be a mount point (image-based nodes bind /var/lib paths): then it stays, empty.
+    rm -rf "$HC_STATE_DIR" 2>/dev/null || [ -z "$(ls -A "$HC_STATE_DIR" 2>/dev/null)" ] \
+        || die "cannot remove $HC_STATE_DIR"
     CFG_ACTION=restored
     emit true ""
 }
