@@ -55,7 +55,9 @@ def hosts_toml(node: Node, up: SlowUpstream) -> Path:
 
 def set_mode(nodes: list[Node], up: SlowUpstream, spec: NodeMirrorSpec, direct: bool) -> None:
     """Direct: hosts.toml names only the upstream server; cache: the rendered mirror file (re-read per pull)."""
-    text = f'server = "{up.url}"\n' if direct else render_certs_files(spec)[f"{up.host}/hosts.toml"]
+    # containerd 1.6 tries HTTPS for a plain-HTTP ``server`` with no [host] table, hence the explicit table.
+    plain = f'server = "{up.url}"\n\n[host."{up.url}"]\n  capabilities = ["pull", "resolve"]\n'
+    text = plain if direct else render_certs_files(spec)[f"{up.host}/hosts.toml"]
     for node in nodes:
         hosts_toml(node, up).write_text(text)
 
@@ -136,13 +138,15 @@ def sources(bed: Testbed, up: SlowUpstream, node: Node) -> dict[str, int]:
     }
 
 
-def pull_checked(bed: Testbed, up: SlowUpstream, node: Node, ref: str, digest: str, want: str) -> float:
-    """Clear the node, pull once, and check where the layer came from (``direct``, ``cold`` or ``warm``)."""
+def pull_checked(bed: Testbed, up: SlowUpstream, node: Node, ref: str, digest: str, want: str,
+                 seen: list[dict[str, Any]]) -> float:
+    """Clear the node, pull once, check where the layer came from (``direct``, ``cold``, ``warm``); log to seen."""
     clear(node, ref, digest)
     bed.clear_logs()
     up.clear_log()
     took = pull(node, ref)
     src = sources(bed, up, node)
+    seen.append({"mode": want, "seconds": round(took, 2), **src})
     ok = {
         "direct": src["node_from_upstream"] >= 1 and src["node_via_harbor"] == 0,
         "cold": src["node_from_upstream"] == 0 and src["node_via_harbor"] >= 1 and src["cache_from_upstream"] >= 1,
@@ -166,20 +170,20 @@ def pull_all(bed: Testbed, up: SlowUpstream, nodes: list[Node], ref: str, digest
 
 
 def single_node(bed: Testbed, up: SlowUpstream, spec: NodeMirrorSpec, ref: str, digest: str,
-                runs: int) -> dict[str, list[float]]:
-    """direct, cold and warm pulls on node1, interleaved per run."""
+                runs: int, seen: list[dict[str, Any]]) -> dict[str, list[float]]:
+    """direct, cold and warm pulls on node1, interleaved per run (layer GET counts appended to ``seen``)."""
     node = bed.nodes[0]
     times: dict[str, list[float]] = {"direct": [], "cold": [], "warm": []}
     for i in range(runs):
         with step(f"cache run {i + 1}/{runs}: node1 direct"):
             set_mode([node], up, spec, direct=True)
-            times["direct"].append(pull_checked(bed, up, node, ref, digest, "direct"))
+            times["direct"].append(pull_checked(bed, up, node, ref, digest, "direct", seen))
         with step(f"cache run {i + 1}/{runs}: node1 cold"):
             set_mode([node], up, spec, direct=False)
             restart_mirror(bed, up.url, wipe=True)
-            times["cold"].append(pull_checked(bed, up, node, ref, digest, "cold"))
+            times["cold"].append(pull_checked(bed, up, node, ref, digest, "cold", seen))
         with step(f"cache run {i + 1}/{runs}: node1 warm"):
-            times["warm"].append(pull_checked(bed, up, node, ref, digest, "warm"))
+            times["warm"].append(pull_checked(bed, up, node, ref, digest, "warm", seen))
         print(f"[bench]   direct {times['direct'][-1]:.1f}s cold {times['cold'][-1]:.1f}s "
               f"warm {times['warm'][-1]:.1f}s", flush=True)
     return times
@@ -221,7 +225,8 @@ def main(nodes: int | None = None, size_mb: int | None = None, runs: int = RUNS)
             with ThreadPoolExecutor(max_workers=nodes) as pool:
                 list(pool.map(lambda n: configure(bed, n, spec), bed.nodes))
         ref = f"{up.host}/{REPO}:{TAG}"
-        single = single_node(bed, up, spec, ref, digest, runs)
+        seen: list[dict[str, Any]] = []
+        single = single_node(bed, up, spec, ref, digest, runs, seen)
         many = fleet(bed, up, spec, ref, digest, runs)
     d, c, w = median(single["direct"]), median(single["cold"]), median(single["warm"])
     ratios_warm = [a / b for a, b in zip(single["direct"], single["warm"], strict=True)]
@@ -239,8 +244,10 @@ def main(nodes: int | None = None, size_mb: int | None = None, runs: int = RUNS)
         f"fleet{nodes}_warm_s": Figure(fw, "s", runs=many["warm"]),
         f"fleet{nodes}_speedup_warm_vs_direct": Figure(round(fd / fw, 2), "x", note="median direct / median warm"),
     }
-    details = {"nodes": nodes, "image_mib": size_mb, "layer_bytes": layer_size, "link": "netem delay 40ms rate "
-               "100mbit on both ends of the upstream namespace's veth", "runs": runs, "single": single,
+    details = {"nodes": nodes, "image_mib": size_mb, "layer_bytes": layer_size,
+               "link": "upstream in its own namespace: tc tbf 100mbit both ways on its veth + 40 ms added to "
+               "every response chunk by bench.delayrelay (no sch_netem in this kernel)",
+               "runs": runs, "single": single, "layer_gets": seen,
                "fleet": many, "pull": "crictl pull by upstream name (CRI, includes unpack), node store emptied "
                "before each pull; cold = cache store wiped and registry restarted"}
     save("cache", figures, details, started)

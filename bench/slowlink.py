@@ -1,9 +1,10 @@
-"""The upstream registry behind a slow link: its own network namespace, nginx in it, ``tc netem`` on its veth.
+"""The upstream registry behind a slow link: its own network namespace with a rate limit and added latency.
 
 The bed's upstream ``docker-registry`` listens on a unix socket (a filesystem path, so reachable from any
-network namespace); nginx inside ``<tag>-upstream`` serves it on ``<subnet>.0.2:5000``. ``netem`` delays and
-rate-limits everything that leaves the namespace (responses: the image bytes) and everything that enters it
-(requests), so each direction is one WAN-like hop.
+network namespace). Inside ``<tag>-upstream``: nginx on ``<subnet>.0.2:5000`` (access log with client
+addresses) -> ``bench.delayrelay`` on 127.0.0.1:5001 (every response chunk 40 ms late) -> the registry socket.
+``tc tbf`` limits both directions of the namespace's veth to 100 Mbit/s. This kernel has no ``sch_netem``
+(``CONFIG_NET_SCH_NETEM`` is not set), hence the userspace relay for the delay.
 """
 
 from __future__ import annotations
@@ -12,15 +13,16 @@ import contextlib
 import os
 import signal
 import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
 
-from bench.common import run
+from bench.common import ROOT, run
 
 
 class SlowUpstream:
-    """Start/stop the netem'd upstream endpoint (a context manager; cleans up also on failure)."""
+    """Start/stop the slow upstream endpoint (a context manager; cleans up also on failure)."""
 
     def __init__(self, base: Path, tag: str, bridge: str, subnet: str, socket_path: Path,
                  delay: str = "40ms", rate: str = "100mbit") -> None:
@@ -28,7 +30,7 @@ class SlowUpstream:
         self.socket_path, self.delay, self.rate = socket_path, delay, rate
         self.netns, self.veth = f"{tag}-upstream", f"{tag}-vup"
         self.addr = f"{subnet}.0.2"
-        self.pid = 0
+        self.pids: list[int] = []
 
     @property
     def url(self) -> str:
@@ -51,11 +53,18 @@ class SlowUpstream:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def _netem(self) -> list[str]:
-        return ["netem", "delay", self.delay, "rate", self.rate, "limit", "100000"]
+    def _tbf(self) -> list[str]:
+        return ["tbf", "rate", self.rate, "burst", "128kb", "latency", "200ms"]
+
+    def _spawn(self, name: str, argv: list[str]) -> int:
+        log = open(self.base / f"{name}.out", "ab")  # handed to the child
+        proc = subprocess.Popen(["ip", "netns", "exec", self.netns, *argv], stdout=log, stderr=log, cwd=ROOT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+        log.close()
+        return proc.pid
 
     def start(self) -> None:
-        """Namespace, veth on the bed's bridge, netem both ways, nginx."""
+        """Namespace, veth on the bed's bridge, tbf both ways, delay relay, nginx."""
         ns, veth = self.netns, self.veth
         run(["ip", "netns", "del", ns], check=False)
         run(["ip", "link", "del", veth], check=False)
@@ -65,8 +74,8 @@ class SlowUpstream:
         run(["ip", "-n", ns, "addr", "add", f"{self.addr}/16", "dev", "eth0"])
         run(["ip", "-n", ns, "link", "set", "eth0", "up"])
         run(["ip", "-n", ns, "link", "set", "lo", "up"])
-        run(["ip", "netns", "exec", ns, "tc", "qdisc", "add", "dev", "eth0", "root", *self._netem()])
-        run(["tc", "qdisc", "add", "dev", veth, "root", *self._netem()])
+        run(["ip", "netns", "exec", ns, "tc", "qdisc", "add", "dev", "eth0", "root", *self._tbf()])
+        run(["tc", "qdisc", "add", "dev", veth, "root", *self._tbf()])
         self.base.mkdir(parents=True, exist_ok=True)
         tmp = self.base / "nginx-tmp"
         for d in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
@@ -89,16 +98,15 @@ http {{
     listen {self.addr}:5000;
     location / {{
       proxy_http_version 1.1; proxy_set_header Host $http_host; proxy_buffering off;
-      proxy_request_buffering off; proxy_pass http://unix:{self.socket_path}:;
+      proxy_request_buffering off; proxy_pass http://127.0.0.1:5001;
     }}
   }}
 }}
 """)
-        log = open(self.base / "nginx.out", "ab")  # handed to the child
-        proc = subprocess.Popen(["ip", "netns", "exec", ns, "nginx", "-c", str(conf)], stdout=log, stderr=log,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
-        log.close()
-        self.pid = proc.pid
+        delay = str(float(self.delay.removesuffix("ms")) / 1000)
+        self.pids = [self._spawn("relay", [sys.executable, "-m", "bench.delayrelay", "--listen", "127.0.0.1:5001",
+                                           "--unix", str(self.socket_path), "--delay", delay]),
+                     self._spawn("nginx", ["nginx", "-c", str(conf)])]
         end = time.monotonic() + 20
         while time.monotonic() < end:
             with contextlib.suppress(OSError):
@@ -127,8 +135,8 @@ http {{
                 with contextlib.suppress(ProcessLookupError, ValueError):
                     os.kill(int(pid), sig)
             time.sleep(0.2)
-        if self.pid:
+        for pid in self.pids:
             with contextlib.suppress(ProcessLookupError):
-                os.kill(self.pid, signal.SIGKILL)
+                os.kill(pid, signal.SIGKILL)
         run(["ip", "netns", "del", self.netns], check=False)
         run(["ip", "link", "del", self.veth], check=False)
