@@ -1,0 +1,351 @@
+"""harbor-cache's whole lifecycle under the real engine, on a private sandbox (issue 6).
+
+One sandbox (subnet 10.253 unless HARBOR_CACHE_E2E_SUBNET, free loopback ports) and one stack are shared by
+the module's tests, which run in file order: up -> no-change preview and second up -> StackReference ->
+no plaintext secrets -> refresh drift -> settings change -> Harbor down -> unreachable node -> destroy.
+The program runs from a temp copy of the project with a temp file backend and passphrase. Timings of the
+sandbox start, up, no-change preview, refresh and destroy go to bench/e2e-timings.json.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pulumi import automation as auto
+
+from tests.support.engine import engine_env, python_project, require_engine, stack
+from tests.support.kube import free_port
+from tests.support.lifecycle import (
+    ROOT,
+    StackFile,
+    Timings,
+    certs_tree,
+    containerd_pids,
+    copy_project,
+    hosts_toml,
+    require_root,
+    ssh_keypair,
+)
+from tests.support.sandbox import Sandbox, SandboxSpec
+
+pytestmark = pytest.mark.engine
+
+STACK = "e2e"
+SUBNET = os.environ.get("HARBOR_CACHE_E2E_SUBNET", "10.253")
+TIMINGS_FILE = ROOT / "bench" / "e2e-timings.json"
+READER = Path(__file__).parent / "reader_program"
+NS = "harbor"
+INITIAL_NODES = 2  # node3 joins in the settings-change test
+
+
+@dataclass
+class Lifecycle:
+    """The shared sandbox, stack and everything the ordered tests hand on to each other."""
+
+    box: Sandbox
+    stack: auto.Stack
+    work: Path
+    backend: Path
+    config: StackFile
+    secret_values: dict[str, str]
+    timings: Timings
+    original_trees: dict[str, dict[str, str]]
+    output: list[str] = field(default_factory=list)
+    destroyed: bool = False
+
+    def up(self, label: str | None = None) -> auto.UpResult:
+        """``pulumi up`` (timed under ``label``); fails the test with the engine's output on error."""
+        try:
+            if label:
+                with self.timings.measure(label):
+                    return self.stack.up(on_output=self.output.append)
+            return self.stack.up(on_output=self.output.append)
+        except auto.CommandError as exc:
+            pytest.fail(f"pulumi up failed:\n{_tail(str(exc))}")
+
+    def kube_json(self, *args: str) -> dict[str, Any]:
+        result: dict[str, Any] = json.loads(self.box.kube.kubectl(*args, "-o", "json").stdout)
+        return result
+
+    def node(self, name: str) -> Any:
+        return next(n for n in self.box.bed.nodes if n.name == name)
+
+    @property
+    def upstream_host(self) -> str:
+        return f"{self.box.spec.host_addr}:5000"
+
+
+def _changes(summary: auto.UpdateSummary) -> dict[str, int]:
+    """The summary's resource changes by operation name ("create", "same", ...)."""
+    return {str(getattr(op, "value", op)): n for op, n in (summary.resource_changes or {}).items()}
+
+
+def _tail(text: str, lines: int = 60) -> str:
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def _initial_values(box: Sandbox, work: Path) -> dict[str, Any]:
+    spec = box.spec
+    nodes = box.node_settings()
+    nodes["hosts"] = nodes["hosts"][:INITIAL_NODES]
+    return {
+        "kubeconfig": str(box.kubeconfig),
+        "harbor": {"tlsMode": "http",
+                   "chart": {"name": "harbor", "version": "1.18.2", "path": str(work / "sandbox/chart/harbor")},
+                   "expose": {"type": "nodePort", "nodeAddress": spec.host_addr,
+                              "nodePorts": {"http": spec.harbor_port}},
+                   "skipAwait": True, "timeoutSeconds": 120, "apiUrl": box.double.url},
+        "upstream": {"name": "e2e-upstream", "type": "docker-registry", "url": spec.upstream_url,
+                     "insecure": True, "accessKeyId": "e2e-reader"},
+        "proxyProject": {"enabled": True, "name": "mif", "public": True},
+        "replication": {"enabled": True, "project": "mif-replica", "nameFilter": "quickstart/**"},
+        "nodes": nodes,
+    }
+
+
+@pytest.fixture(scope="module")
+def life(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lifecycle]:
+    """Sandbox up, stack configured; at the end: destroy (if a test did not), sandbox down, timings written."""
+    require_engine()
+    require_root()
+    base = tmp_path_factory.mktemp("e2e")
+    private_key, public_key = ssh_keypair(base)
+    password = "e2e-admin-" + secrets.token_urlsafe(12)
+    upstream_secret = "e2e-upstream-" + secrets.token_urlsafe(16)
+    spec = SandboxSpec(dir=str(base / "sandbox"), admin_password=password, subnet=SUBNET,
+                       double_port=free_port(), control_port=free_port(), authorized_keys=[public_key])
+    box = Sandbox(spec)
+    timings = Timings()
+    st: auto.Stack | None = None
+    run: Lifecycle | None = None
+    try:
+        box.up()
+        timings.record("sandbox_start", box.timings["start"])
+        work = copy_project(base / "program")
+        backend = base / "state"
+        backend.mkdir()
+        st = stack(work, STACK, engine_env(backend), python_project("harbor-cache", "e2e copy"))
+        config = StackFile(work, STACK)
+        config.set(_initial_values(box, work))
+        for key, value in (("adminPassword", password), ("upstreamSecretKey", upstream_secret),
+                           ("sshPrivateKey", private_key)):
+            st.set_config(f"harbor-cache:{key}", auto.ConfigValue(value, secret=True))
+        key_body = max(private_key.splitlines(), key=len)
+        run = Lifecycle(box, st, work, backend, config,
+                        {"admin password": password, "upstream secret key": upstream_secret,
+                         "SSH private key": key_body},
+                        timings, {n.name: certs_tree(n) for n in box.bed.nodes})
+        yield run
+    finally:
+        try:
+            if st is not None and run is not None and not run.destroyed:
+                st.destroy(on_output=run.output.append)
+            if st is not None:
+                st.workspace.remove_stack(STACK, force=True)
+        finally:
+            box.down()
+            if timings.steps:
+                timings.write(TIMINGS_FILE, machine_cores=os.cpu_count(),
+                              note="seconds of wall-clock time; the e2e tier's engine operations on this machine")
+
+
+# ---------------------------------------------------------------------------------------------------- tests
+
+
+def test_up_creates_everything(life: Lifecycle) -> None:
+    result = life.up("up")
+    assert result.summary.result == "succeeded"
+    assert set(_changes(result.summary)) == {"create"}, _changes(result.summary)
+
+    # Kubernetes: namespace, pinned Secrets (admin password from the stack secret), the chart's objects.
+    life.kube_json("get", "namespace", NS)
+    names = {s["metadata"]["name"] for s in life.kube_json("get", "secrets", "-n", NS)["items"]}
+    assert {"harbor-pinned-admin", "harbor-pinned-secret-key", "harbor-pinned-core"} <= names, names
+    admin = life.kube_json("get", "secret", "harbor-pinned-admin", "-n", NS)
+    assert base64.b64decode(admin["data"]["HARBOR_ADMIN_PASSWORD"]).decode() == life.box.spec.admin_password
+    svc = life.kube_json("get", "service", "harbor", "-n", NS)
+    assert svc["spec"]["type"] == "NodePort"
+    assert [p["nodePort"] for p in svc["spec"]["ports"]] == [life.box.spec.harbor_port]
+    core = life.kube_json("get", "configmap", "harbor-core", "-n", NS)
+    endpoint = f"{life.box.spec.host_addr}:{life.box.spec.harbor_port}"
+    assert core["data"]["EXT_ENDPOINT"] == f"http://{endpoint}"
+    assert core["data"]["TLS_ENABLED"] == "false" and core["data"]["TRIVY_ENABLED"] == "false"
+
+    # Harbor (the double): registry, proxy project on it, replica project and its pull policy.
+    state = life.box.double.state()
+    (registry,) = state["registries"].values()
+    assert (registry["name"], registry["type"], registry["url"]) == (
+        "e2e-upstream", "docker-registry", life.box.spec.upstream_url)
+    projects = {p["name"]: p for p in state["projects"].values()}
+    assert set(projects) == {"mif", "mif-replica"}
+    assert projects["mif"]["registry_id"] == registry["id"]
+    assert projects["mif"]["metadata"]["public"] == "true"
+    (policy,) = state["policies"].values()
+    assert policy["enabled"] and policy["dest_namespace"] == "mif-replica"
+    assert {"type": "name", "value": "quickstart/**"} in policy["filters"]
+
+    # Nodes: rendered hosts.toml, and a pull by the upstream name served by Harbor's path.
+    for name in ("node1", "node2"):
+        text = hosts_toml(life.node(name), life.upstream_host).read_text()
+        assert f'[host."http://{endpoint}/v2/mif"]' in text and "override_path = true" in text, text
+        ok, log = life.box.pulled_through_cache(name)
+        assert ok, f"{name} did not pull through Harbor's path: {log}"
+    assert not hosts_toml(life.node("node3"), life.upstream_host).exists()
+    assert result.outputs["nodeVerification"].value["ok"] is True
+    assert result.outputs["imagePrefix"].value == f"{endpoint}/mif"
+
+
+def test_no_change_preview_and_second_up(life: Lifecycle) -> None:
+    pids = containerd_pids(life.box.bed)
+    with life.timings.measure("preview_no_changes"):
+        life.stack.preview(expect_no_changes=True, on_output=life.output.append)
+    again = life.up("up_no_changes")
+    assert set(_changes(again.summary)) == {"same"}, _changes(again.summary)
+    assert containerd_pids(life.box.bed) == pids, "a no-change up restarted containerd"
+
+
+def test_another_program_reads_outputs_through_stack_reference(life: Lifecycle) -> None:
+    work = life.work.parent / "reader"
+    shutil.copytree(READER, work)
+    reader = stack(work, "reader", engine_env(life.backend), python_project("harbor-cache-reader"))
+    try:
+        reader.set_config("harbor-cache-reader:source", auto.ConfigValue(f"organization/harbor-cache/{STACK}"))
+        outputs = reader.up(on_output=life.output.append).outputs
+    finally:
+        reader.destroy(on_output=life.output.append)
+        reader.workspace.remove_stack("reader")
+    endpoint = f"{life.box.spec.host_addr}:{life.box.spec.harbor_port}"
+    assert outputs["imagePrefix"].value == f"{endpoint}/mif"
+    assert outputs["image"].value == f"{endpoint}/mif/quickstart/hello:v1"
+    assert outputs["cacheProjects"].value == ["mif", "mif-replica"]
+    assert outputs["caCertificate"].value == ""  # http sandbox: no CA (https exports the PEM)
+
+
+def test_state_and_engine_output_hold_no_plaintext_secret(life: Lifecycle) -> None:
+    deployment = json.dumps(life.stack.export_stack().deployment)
+    files = "".join(p.read_text(errors="replace") for p in life.backend.rglob("*") if p.is_file())
+    engine_output = "\n".join(life.output)
+    for what, value in life.secret_values.items():
+        assert value not in deployment, f"the {what} is in the exported state"
+        assert value not in files, f"the {what} is in the backend's files"
+        assert value not in engine_output, f"the {what} is in the engine's output"
+
+
+def test_refresh_sees_out_of_band_changes_and_up_undoes_them(life: Lifecycle) -> None:
+    double = life.box.double
+    state = double.state()
+    (registry,) = state["registries"].values()
+    (policy_id,) = state["policies"]
+    node1 = life.node("node1")
+    toml = hosts_toml(node1, life.upstream_host)
+    rendered = toml.read_text()
+    double.api("DELETE", "/projects/mif")
+    double.api("PUT", f"/registries/{registry['id']}", {"url": f"http://{life.box.spec.host_addr}:5999"})
+    policy = double.api("GET", f"/replication/policies/{policy_id}")
+    double.api("PUT", f"/replication/policies/{policy_id}", {**policy, "enabled": False})
+    toml.write_text(rendered.replace("override_path = true", "override_path = false"))
+
+    with life.timings.measure("refresh"):
+        refreshed = life.stack.refresh(on_output=life.output.append)
+    changes = _changes(refreshed.summary)
+    assert changes.get("delete") == 1 and changes.get("update", 0) >= 3, changes  # project gone; 3 drifted
+
+    fixed = life.up()
+    assert fixed.summary.result == "succeeded"
+    state = double.state()
+    projects = {p["name"]: p for p in state["projects"].values()}
+    assert projects["mif"]["registry_id"] == registry["id"]
+    assert state["registries"][str(registry["id"])]["url"] == life.box.spec.upstream_url
+    assert state["policies"][str(policy_id)]["enabled"] is True
+    assert toml.read_text() == rendered
+    life.stack.preview(expect_no_changes=True, on_output=life.output.append)
+
+
+def test_settings_change_updates_only_what_it_should(life: Lifecycle) -> None:
+    pids = containerd_pids(life.box.bed)
+    trees = {n: certs_tree(life.node(n)) for n in ("node1", "node2")}
+
+    def change(values: dict[str, Any]) -> None:
+        values["nodes"]["hosts"] = life.box.node_settings()["hosts"]  # node3 joins
+        values["proxyProject"]["public"] = False
+        values["replication"]["nameFilter"] = "quickstart/hello"
+
+    life.config.edit(change)
+    result = life.up()
+    changes = _changes(result.summary)
+    assert (changes.get("create"), changes.get("update"), changes.get("delete")) == (1, 2, None), changes
+    assert {n: certs_tree(life.node(n)) for n in ("node1", "node2")} == trees
+    now = containerd_pids(life.box.bed)
+    assert {k: now[k] for k in ("node1", "node2")} == {k: pids[k] for k in ("node1", "node2")}
+    assert hosts_toml(life.node("node3"), life.upstream_host).exists()
+    assert life.box.pulled_through_cache("node3")[0]
+    state = life.box.double.state()
+    projects = {p["name"]: p for p in state["projects"].values()}
+    assert projects["mif"]["metadata"]["public"] == "false"
+    (policy,) = state["policies"].values()
+    assert {"type": "name", "value": "quickstart/hello"} in policy["filters"]
+
+
+def test_harbor_down_fails_clearly_then_converges(life: Lifecycle) -> None:
+    life.config.edit(lambda v: v["proxyProject"].update(public=True))
+    life.box.double.faults(down=True)
+    try:
+        with pytest.raises(auto.CommandError) as failed:
+            life.stack.up(on_output=life.output.append)
+    finally:
+        life.box.double.faults(down=False)
+    message = str(failed.value)
+    assert "cannot reach Harbor at" in message and life.box.double.url in message, _tail(message)
+    converged = life.up()
+    assert converged.summary.result == "succeeded"
+    projects = {p["name"]: p for p in life.box.double.state()["projects"].values()}
+    assert projects["mif"]["metadata"]["public"] == "true"
+    life.stack.preview(expect_no_changes=True, on_output=life.output.append)
+
+
+def test_unreachable_node_fails_by_name_and_the_others_are_configured(life: Lifecycle) -> None:
+    mirror = "mirror.e2e.test"
+    lost = life.box.bed.unreachable_addr()
+
+    def change(values: dict[str, Any]) -> None:
+        values["nodes"]["hosts"].append({"name": "node9", "address": lost})
+        values["upstream"]["mirrorHosts"] = [mirror]
+
+    life.config.edit(change)
+    with pytest.raises(auto.CommandError) as failed:
+        life.stack.up(on_output=life.output.append)
+    message = str(failed.value)
+    assert f"node node9 (root@{lost}:22)" in message, _tail(message)
+    for node in life.box.bed.nodes:
+        assert hosts_toml(node, mirror).exists(), f"{node.name} was not configured while node9 failed"
+
+    def revert(values: dict[str, Any]) -> None:
+        values["nodes"]["hosts"] = values["nodes"]["hosts"][:-1]
+        values["upstream"].pop("mirrorHosts")
+
+    life.config.edit(revert)
+    assert life.up().summary.result == "succeeded"
+    assert not any(hosts_toml(node, mirror).exists() for node in life.box.bed.nodes)
+
+
+def test_destroy_removes_everything_and_restores_the_nodes(life: Lifecycle) -> None:
+    with life.timings.measure("destroy"):
+        result = life.stack.destroy(on_output=life.output.append)
+    life.destroyed = True
+    assert result.summary.result == "succeeded"
+    gone = life.box.kube.kubectl("get", "namespace", NS, check=False)
+    assert gone.returncode != 0 and "NotFound" in gone.stderr, gone.stdout
+    state = life.box.double.state()
+    leftovers = {k: state[k] for k in ("registries", "projects", "policies", "retentions", "quotas") if state[k]}
+    assert not leftovers, leftovers
+    for node in life.box.bed.nodes:
+        assert certs_tree(node) == life.original_trees[node.name], f"{node.name} was not restored"
