@@ -18,7 +18,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results.json"
 WORK = Path(os.environ.get("HARBOR_CACHE_BENCH_DIR", "/var/tmp/harbor-cache-bench"))
-SUBNET = os.environ.get("HARBOR_CACHE_BENCH_SUBNET", "10.253")  # distinct from the tests (10.251, 10.252)
+SUBNET = os.environ.get("HARBOR_CACHE_BENCH_SUBNET", "10.254")  # tests: 10.251 nodes, 10.252 sandbox, 10.253 e2e
 RUNS = int(os.environ.get("HARBOR_CACHE_BENCH_RUNS", "3"))
 
 

@@ -1,0 +1,145 @@
+"""Benchmark 2 (fleet fan-out) and 3 (memory): ``pulumi up`` configuring N namespace nodes over SSH.
+
+Through the real engine (Automation API, file backend) with ``bench/fleet_program``: one
+``NodeContainerdConfig`` per node (harbor-cache's paramiko provider, files from ``components/containerd.py``).
+Per run and per N: ``up`` (every node: files written, config.toml changed, containerd restarted), a no-change
+``up`` (SSH sessions counted from the nodes' sshd logs: there must be none), and ``destroy`` (every node
+restored), so the next run starts from stock nodes again. Peak RSS of the program's and the provider's
+Python processes is sampled during every ``up``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from pulumi import automation as auto
+
+from bench.common import ROOT, RUNS, SUBNET, WORK, Figure, median, now, save, step
+from bench.memory import PeakRss
+from tests.support.engine import copy_program, engine_env, python_project, stack
+from tests.support.testbed import NODE_HEALTH_COMMAND, NODE_RESTART_COMMAND, PROJECT, Node, Testbed
+
+PROGRAM = ROOT / "bench" / "fleet_program"
+SIZES = tuple(int(x) for x in os.environ.get("HARBOR_CACHE_BENCH_FLEET_SIZES", "1,8,32").split(","))
+PARALLEL = int(os.environ.get("HARBOR_CACHE_BENCH_PARALLEL", "0"))  # 0: the engine's default (8)
+
+
+def ssh_sessions(nodes: list[Node]) -> int:
+    """SSH logins so far on these nodes (``Accepted publickey`` lines in their sshd logs)."""
+    total = 0
+    for node in nodes:
+        log = node.path / "sshd.log"
+        total += log.read_text(errors="replace").count("Accepted publickey") if log.exists() else 0
+    return total
+
+
+def make_stack(work: Path, backend: Path, bed: Testbed, nodes: list[Node]) -> auto.Stack:
+    """A stack ``fleet<N>`` of the fleet program for these nodes."""
+    st = stack(work, f"fleet{len(nodes)}", engine_env(backend, PYTHONPATH=str(ROOT)),
+               python_project("harbor-cache", "benchmark: fleet fan-out"))
+    values = {
+        "nodes": json.dumps([{"name": n.name, "address": n.addr} for n in nodes]),
+        "harborHost": bed.host_addr, "harborPort": str(bed.harbor_port),
+        "upstreamHost": f"{bed.host_addr}:5000", "upstreamServer": bed.upstream_server,
+        "restartCommand": NODE_RESTART_COMMAND, "healthCommand": NODE_HEALTH_COMMAND,
+    }
+    config = {f"harbor-cache:{k}": auto.ConfigValue(v) for k, v in values.items()}
+    config["harbor-cache:sshPrivateKey"] = auto.ConfigValue(bed.client_key.read_text(), secret=True)
+    st.set_all_config(config)
+    return st
+
+
+def _kw(output: list[str]) -> dict[str, Any]:
+    kw: dict[str, Any] = {"on_output": output.append}
+    if PARALLEL:
+        kw["parallel"] = PARALLEL
+    return kw
+
+
+def one_run(st: auto.Stack, nodes: list[Node]) -> dict[str, Any]:
+    """up, no-change up, destroy; seconds of each, SSH sessions of the no-change up, peak RSS of the up."""
+    output: list[str] = []
+    try:
+        with PeakRss() as peak:
+            start = time.monotonic()
+            res = st.up(**_kw(output))
+            up_s = time.monotonic() - start
+        created = (res.summary.resource_changes or {}).get("create", 0)
+        if created != len(nodes) + 1:  # the nodes and the stack
+            raise RuntimeError(f"up created {created} resources, expected {len(nodes) + 1}")
+        before = ssh_sessions(nodes)
+        start = time.monotonic()
+        again = st.up(**_kw(output))
+        noop_s = time.monotonic() - start
+        sessions = ssh_sessions(nodes) - before
+        start = time.monotonic()
+        st.destroy(**_kw(output))
+        destroy_s = time.monotonic() - start
+    except auto.CommandError:
+        print("\n".join(output[-40:]), flush=True)
+        raise
+    return {"up": round(up_s, 2), "noop_up": round(noop_s, 2), "destroy": round(destroy_s, 2),
+            "noop_ssh_sessions": sessions, "noop_changes": again.summary.resource_changes,
+            "peak_rss_mb": peak.mb, "rss_commands": peak.commands}
+
+
+def main(runs: int = RUNS) -> dict[str, Figure]:
+    """Run benchmarks 2 and 3 and save them under ``fleet`` in results.json."""
+    started = now()
+    base = WORK / "fleet"
+    shutil.rmtree(base, ignore_errors=True)
+    base.mkdir(parents=True)
+    (base / "state").mkdir()
+    work = copy_program(PROGRAM, base / "program")
+    per: dict[int, list[dict[str, Any]]] = {n: [] for n in SIZES}
+    with step(f"start {max(SIZES)} nodes"):
+        bed = Testbed(base / "bed", ["1.6"] * max(SIZES), SUBNET)
+        bed.__enter__()
+    stacks: list[auto.Stack] = []
+    try:
+        stacks = [make_stack(work, base / "state", bed, bed.nodes[:n]) for n in SIZES]
+        for i in range(runs):
+            for n, st in zip(SIZES, stacks, strict=True):
+                with step(f"fleet run {i + 1}/{runs}: N={n}"):
+                    per[n].append(one_run(st, bed.nodes[:n]))
+                print(f"[bench]   {per[n][-1]}", flush=True)
+    finally:
+        for st in stacks:
+            try:
+                st.destroy()
+                st.workspace.remove_stack(st.name, force=True)
+            except auto.CommandError as exc:
+                print(f"[bench] cleanup of {st.name}: {exc}", flush=True)
+        bed.stop()
+    return _report(per, started, runs)
+
+
+def _report(per: dict[int, list[dict[str, Any]]], started: str, runs: int) -> dict[str, Figure]:
+    lo, hi = min(SIZES), max(SIZES)
+    figures: dict[str, Figure] = {}
+    for n in SIZES:
+        ups = [r["up"] for r in per[n]]
+        figures[f"up_{n}_nodes_s"] = Figure(median(ups), "s", runs=ups)
+    ratios = [b["up"] / a["up"] for a, b in zip(per[lo], per[hi], strict=True)]
+    figures[f"up_ratio_{hi}_vs_{lo}"] = Figure(median(ratios), "x", 4.0, "<=", [round(r, 2) for r in ratios],
+                                               "median of per-run time(N=max)/time(N=1)")
+    sessions = [r["noop_ssh_sessions"] for r in per[hi]]
+    figures[f"noop_up_{hi}_nodes_ssh_sessions"] = Figure(max(sessions), "sessions", 0, "<=",
+                                                         [float(s) for s in sessions], "max over runs")
+    noop = [r["noop_up"] for r in per[hi]]
+    figures[f"noop_up_{hi}_nodes_s"] = Figure(median(noop), "s", runs=noop)
+    rss = [r["peak_rss_mb"].get("program", 0.0) for r in per[hi]]
+    figures[f"peak_rss_program_up_{hi}_nodes_mb"] = Figure(max(rss), "MiB", 400, "<=", rss,
+                                                           "max over runs of the program's VmHWM")
+    prov = [r["peak_rss_mb"].get("provider", 0.0) for r in per[hi]]
+    figures[f"peak_rss_provider_up_{hi}_nodes_mb"] = Figure(max(prov), "MiB", runs=prov,
+                                                            note="the dynamic provider's Python (no target)")
+    details = {"sizes": list(SIZES), "runs": runs, "parallel": PARALLEL or "engine default (8)",
+               "per_size": {str(n): per[n] for n in SIZES}, "project": PROJECT}
+    save("fleet", figures, details, started)
+    return figures
