@@ -54,6 +54,7 @@ class Figure:
         """JSON form, with ``met`` and a readable target."""
         out = asdict(self)
         out["target"] = f"{self.op} {self.target}" if self.target is not None else None
+        out["runs"] = [round(r, 2) for r in self.runs]
         out["met"] = self.met
         del out["op"]
         return out

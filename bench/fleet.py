@@ -61,6 +61,11 @@ def _kw(output: list[str]) -> dict[str, Any]:
     return kw
 
 
+def changes(summary: auto.UpdateSummary) -> dict[str, int]:
+    """The summary's resource changes by operation name (``create``, ``same``, ...)."""
+    return {str(getattr(op, "value", op)): n for op, n in (summary.resource_changes or {}).items()}
+
+
 def one_run(st: auto.Stack, nodes: list[Node]) -> dict[str, Any]:
     """up, no-change up, destroy; seconds of each, SSH sessions of the no-change up, peak RSS of the up."""
     output: list[str] = []
@@ -69,7 +74,7 @@ def one_run(st: auto.Stack, nodes: list[Node]) -> dict[str, Any]:
             start = time.monotonic()
             res = st.up(**_kw(output))
             up_s = time.monotonic() - start
-        created = (res.summary.resource_changes or {}).get("create", 0)
+        created = changes(res.summary).get("create", 0)
         if created != len(nodes) + 1:  # the nodes and the stack
             raise RuntimeError(f"up created {created} resources, expected {len(nodes) + 1}")
         before = ssh_sessions(nodes)
@@ -84,7 +89,7 @@ def one_run(st: auto.Stack, nodes: list[Node]) -> dict[str, Any]:
         print("\n".join(output[-40:]), flush=True)
         raise
     return {"up": round(up_s, 2), "noop_up": round(noop_s, 2), "destroy": round(destroy_s, 2),
-            "noop_ssh_sessions": sessions, "noop_changes": again.summary.resource_changes,
+            "noop_ssh_sessions": sessions, "noop_changes": changes(again.summary),
             "peak_rss_mb": peak.mb, "rss_commands": peak.commands}
 
 

@@ -30,7 +30,8 @@ def _descendants(root: int) -> list[str]:
                 parents[entry] = _status(entry).get("PPid", "")
             except OSError:
                 continue
-    found, frontier = [], {str(root)}
+    found: list[str] = []
+    frontier = {str(root)}
     while frontier:
         children = {pid for pid, ppid in parents.items() if ppid in frontier}
         found += children

@@ -131,9 +131,9 @@ http {{
         """Kill nginx (every process in the namespace), delete the namespace and veth (safe to call twice)."""
         pids = run(["ip", "netns", "pids", self.netns], check=False).stdout.split()
         for sig in (signal.SIGTERM, signal.SIGKILL):
-            for pid in pids:
+            for text in pids:
                 with contextlib.suppress(ProcessLookupError, ValueError):
-                    os.kill(int(pid), sig)
+                    os.kill(int(text), sig)
             time.sleep(0.2)
         for pid in self.pids:
             with contextlib.suppress(ProcessLookupError):

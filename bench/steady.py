@@ -82,7 +82,7 @@ def minimal_stack(base: Path, count: int) -> auto.Stack:
 
 def resource_types(st: auto.Stack) -> list[str]:
     """Types of the program's resources in state (no stack, no provider resources)."""
-    res = st.export_stack().deployment.get("resources", [])
+    res = (st.export_stack().deployment or {}).get("resources", [])
     return [r["type"] for r in res
             if r["type"] != "pulumi:pulumi:Stack" and not r["type"].startswith("pulumi:providers:")]
 
