@@ -38,7 +38,7 @@ SEED_HOSTS_TOML = f"""server = "https://{ECR_HOST}"
 
 
 def example_values(stack_file: str) -> dict[str, Any]:
-    """Harbor values the program builds for an example stack (Pulumi.<stack>.yaml.in)."""
+    """Harbor values the program builds for an example stack (Pulumi.<stack>.yaml)."""
     raw, secret_flags = load_stack_file(REPO / stack_file)
     settings = validate(raw, {"adminPassword": True, "upstreamSecretKey": True, "sshPrivateKey": True,
                               **secret_flags})
@@ -143,12 +143,12 @@ def test_chart_pinned_skips_unknown_version() -> None:
 
 
 def test_registry_volume_passes_example_stacks() -> None:
-    for stack_file in ("Pulumi.dev.yaml.in", "Pulumi.prod.yaml.in"):
+    for stack_file in ("Pulumi.dev.yaml", "Pulumi.prod.yaml"):
         assert not run_resource_policy(p.registry_volume, RELEASE, release(example_values(stack_file)))
 
 
 def test_registry_volume_fails_small_missing_or_disabled() -> None:
-    values = example_values("Pulumi.dev.yaml.in")
+    values = example_values("Pulumi.dev.yaml")
     small = copy.deepcopy(values)
     small["persistence"]["persistentVolumeClaim"]["registry"]["size"] = "5Gi"
     found = run_resource_policy(p.registry_volume, RELEASE, release(small))
@@ -164,7 +164,7 @@ def test_registry_volume_fails_small_missing_or_disabled() -> None:
 
 
 def test_registry_volume_minimum_is_configurable_and_other_charts_are_ignored() -> None:
-    values = example_values("Pulumi.dev.yaml.in")  # 200Gi
+    values = example_values("Pulumi.dev.yaml")  # 200Gi
     assert run_resource_policy(p.registry_volume, RELEASE, release(values), {"min_size": "1Ti"})
     bad_config = run_resource_policy(p.registry_volume, RELEASE, release(values), {"min_size": "lots"})
     assert "not a Kubernetes quantity" in bad_config[0]
@@ -182,23 +182,23 @@ def test_registry_volume_ignores_object_storage() -> None:
 
 
 def test_production_https_passes_prod_example_and_ignores_dev() -> None:
-    prod = release(example_values("Pulumi.prod.yaml.in"))
+    prod = release(example_values("Pulumi.prod.yaml"))
     assert not run_resource_policy(p.production_https, RELEASE, prod, stack="prod")
-    dev = release(example_values("Pulumi.dev.yaml.in"))
+    dev = release(example_values("Pulumi.dev.yaml"))
     assert not run_resource_policy(p.production_https, RELEASE, dev, stack="dev")
     nodes = containerd_props(node_files())
     assert not run_resource_policy(p.production_https, CONTAINERD, nodes, stack="prod")
 
 
 def test_production_https_fails_http_harbor_on_production_stack() -> None:
-    dev_values = release(example_values("Pulumi.dev.yaml.in"))
+    dev_values = release(example_values("Pulumi.dev.yaml"))
     found = run_resource_policy(p.production_https, RELEASE, dev_values, stack="prod")
     assert len(found) == 2
     assert any("externalURL is http://" in m for m in found) and any("expose.tls.enabled" in m for m in found)
 
 
 def test_production_https_config_overrides_stack_names() -> None:
-    dev_values = release(example_values("Pulumi.dev.yaml.in"))
+    dev_values = release(example_values("Pulumi.dev.yaml"))
     assert run_resource_policy(p.production_https, RELEASE, dev_values, {"production": True}, stack="dev")
     assert run_resource_policy(p.production_https, RELEASE, dev_values, {"production_stacks": ["live"]},
                                stack="live")
@@ -348,7 +348,7 @@ def test_secrets_ssh_key_in_node_resource() -> None:
 
 
 def test_secrets_helm_values_never_inline_passwords() -> None:
-    assert not run_resource_policy(p.secrets_secret, RELEASE, release(example_values("Pulumi.prod.yaml.in")))
+    assert not run_resource_policy(p.secrets_secret, RELEASE, release(example_values("Pulumi.prod.yaml")))
     inline = release({"harborAdminPassword": "Harbor12345", "secretKey": "not-a-secret-key",
                       "existingSecretAdminPassword": "harbor-admin", "expose": {"tls": {"secret": {}}}})
     found = run_resource_policy(p.secrets_secret, RELEASE, inline)

@@ -44,7 +44,7 @@ k8s_opts = pulumi.ResourceOptions(provider=provider)
 
 def prod_values() -> dict[str, Any]:
     """The Harbor values harbor-cache renders for the prod example stack."""
-    raw, flags = load_stack_file(repo / "Pulumi.prod.yaml.in")
+    raw, flags = load_stack_file(repo / "Pulumi.prod.yaml")
     secrets = {"adminPassword": True, "upstreamSecretKey": True, "sshPrivateKey": True}
     settings = validate(raw, {**secrets, **flags})
     return harbor_values(settings, PinnedSecretNames.for_release("harbor"), "harbor-tls")
