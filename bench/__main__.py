@@ -42,7 +42,8 @@ def main(argv: list[str] | None = None) -> int:
             failed.append(name)
             continue
         for key, fig in figures.items():
-            target = f" (target {fig.op} {fig.target}: {'met' if fig.met else 'MISSED'})" if fig.target else ""
+            verdict = "met" if fig.met else "MISSED"
+            target = f" (target {fig.op} {fig.target}: {verdict})" if fig.target is not None else ""
             print(f"{name}.{key} = {fig.value} {fig.unit}{target}", flush=True)
     return 1 if failed else 0
 

@@ -70,10 +70,12 @@ def one_run(st: auto.Stack, nodes: list[Node]) -> dict[str, Any]:
     """up, no-change up, destroy; seconds of each, SSH sessions of the no-change up, peak RSS of the up."""
     output: list[str] = []
     try:
+        logins = ssh_sessions(nodes)
         with PeakRss() as peak:
             start = time.monotonic()
             res = st.up(**_kw(output))
             up_s = time.monotonic() - start
+        logins = ssh_sessions(nodes) - logins
         created = changes(res.summary).get("create", 0)
         if created != len(nodes) + 1:  # the nodes and the stack
             raise RuntimeError(f"up created {created} resources, expected {len(nodes) + 1}")
@@ -89,7 +91,7 @@ def one_run(st: auto.Stack, nodes: list[Node]) -> dict[str, Any]:
         print("\n".join(output[-40:]), flush=True)
         raise
     return {"up": round(up_s, 2), "noop_up": round(noop_s, 2), "destroy": round(destroy_s, 2),
-            "noop_ssh_sessions": sessions, "noop_changes": changes(again.summary),
+            "up_ssh_sessions": logins, "noop_ssh_sessions": sessions, "noop_changes": changes(again.summary),
             "peak_rss_mb": peak.mb, "rss_commands": peak.commands}
 
 
