@@ -344,7 +344,7 @@ def check_replication_keeps_paths(resources: Sequence[Resource], config: Config)
         dest, count = res.props.get("dest_namespace"), res.props.get("dest_namespace_replace_count", -1)
         if not isinstance(dest, str) or dest not in targets or is_unknown(count) or count == 0:
             continue
-        shown = -1 if count is None else count
+        shown = -1 if count is None else int(count) if isinstance(count, float) and count.is_integer() else count
         problems.append((res.urn, (
             f"replication policy {name!r} writes into {dest!r}, which an image rewrite or node mirror points "
             f"at, with dest_namespace_replace_count {shown}: Harbor then drops path components (-1 flattens "

@@ -56,8 +56,16 @@ if bad:
     values["expose"]["tls"] = {"enabled": False}
     values["persistence"]["persistentVolumeClaim"]["registry"]["size"] = "5Gi"
     values["harborAdminPassword"] = "Harbor12345"
+endpoint = HarborEndpoint(url=f"https://{HARBOR}")
+registry = Registry("ecr", harbor=endpoint, name="moreh-ecr", url=f"https://{ECR_HOST}",
+                    access_key_id="AKIAIOSFODNN7EXAMPLE",
+                    access_secret=config.require_secret("upstreamSecretKey"))
+# pulumi-kubernetes resolves the chart in Check and replaces `version` with the resolved one when every input is
+# known; an input known only after another resource exists (here the registry's id) keeps the requested version
+# visible to the policy, so the bad variant's range can be seen (docs/policy.md, Limits).
+namespace: pulumi.Input[str] = registry.registry_id.apply(lambda _: "harbor") if bad else "harbor"
 k8s.helm.v3.Release(
-    "harbor", name="harbor", namespace="harbor", chart=str(Path(__file__).parent / "charts" / "harbor"),
+    "harbor", name="harbor", namespace=namespace, chart=str(Path(__file__).parent / "charts" / "harbor"),
     version="~1.18" if bad else "1.18.2", values=values, skip_await=True, opts=k8s_opts)
 
 tls = TlsSpec(namespace="harbor", name="harbor", dns_names=["harbor.prod.example.internal"])
@@ -89,10 +97,6 @@ for index, address in enumerate(("10.20.0.11", "10.20.0.12"), start=1):
     NodeContainerdConfig(f"node-{index}", node=f"gpu-node-{index}", host=address, files=files,
                          params=ScriptParams().to_dict())
 
-endpoint = HarborEndpoint(url=f"https://{HARBOR}")
-registry = Registry("ecr", harbor=endpoint, name="moreh-ecr", url=f"https://{ECR_HOST}",
-                    access_key_id="AKIAIOSFODNN7EXAMPLE",
-                    access_secret=config.require_secret("upstreamSecretKey"))
 # A known registry id: the harbor providers' check rejects an unknown one (Registry.registry_id during a first
 # preview) because it compares with the UNKNOWN string, not pulumi.output.Unknown. The stack policies treat
 # an unknown registry_id as set (tests/policy/test_policies.py covers that).
