@@ -32,12 +32,18 @@ from pulumi.dynamic import (
     ResourceProvider,
     UpdateResult,
 )
+from pulumi.output import Unknown
 
 from components.node_script import Mode, ScriptParams, parse_result, render_script, script_template
 
 PROJECT = "harbor-cache"
 KEY_CONFIG = f"{PROJECT}:sshPrivateKey"
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # pulumi.runtime.rpc.UNKNOWN
+
+
+def _known(value: Any) -> bool:
+    """False for a preview-time unknown: the sentinel string or a pulumi.output.Unknown object."""
+    return value != UNKNOWN and not isinstance(value, Unknown)
 INPUT_KEYS = ("node", "host", "port", "user", "host_key", "bastion", "files", "hosts_line", "params",
               "script_version", "timeout")
 CONNECT_TIMEOUT = 10.0
@@ -243,20 +249,21 @@ class NodeContainerdConfigProvider(ResourceProvider):
         """Validate inputs (unknowns pass) and coerce numbers the engine sends as floats."""
         failures = []
         for key in ("node", "host"):
-            if news.get(key) != UNKNOWN and not (isinstance(news.get(key), str) and news.get(key)):
+            value = news.get(key)
+            if _known(value) and not (isinstance(value, str) and value):
                 failures.append(CheckFailure(key, f"{key} must be a non-empty string"))
         out = dict(news)
         for key in ("port", "timeout"):
-            if out.get(key) not in (None, UNKNOWN):
+            if out.get(key) is not None and _known(out.get(key)):
                 try:
                     out[key] = int(out[key])
                 except (TypeError, ValueError):
                     failures.append(CheckFailure(key, f"{key} must be an integer"))
         hk = out.get("host_key")
-        if hk not in (None, "", UNKNOWN) and (not isinstance(hk, str) or len(hk.split()) < 2):
+        if hk not in (None, "") and _known(hk) and (not isinstance(hk, str) or len(hk.split()) < 2):
             failures.append(CheckFailure("host_key", "host_key must look like 'ssh-ed25519 AAAA...'"))
         files = out.get("files")
-        if files not in (None, UNKNOWN) and not isinstance(files, dict):
+        if files is not None and _known(files) and not isinstance(files, dict):
             failures.append(CheckFailure("files", "files must map certs.d-relative paths to contents"))
         return CheckResult(out, failures)
 

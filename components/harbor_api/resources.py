@@ -32,6 +32,7 @@ from pulumi.dynamic import (
     ResourceProvider,
     UpdateResult,
 )
+from pulumi.output import Unknown
 
 from components.harbor_api.client import (
     HarborApiError,
@@ -65,7 +66,9 @@ def _plain(value: Any) -> Any:
 
 
 def _known(value: Any) -> bool:
-    return value != UNKNOWN
+    # During preview an input from an unresolved output arrives as the UNKNOWN sentinel string, or (when the
+    # SDK deserializes with keep_unknowns) as a pulumi.output.Unknown object.
+    return value != UNKNOWN and not isinstance(value, Unknown)
 
 
 class _Checker:
