@@ -14,7 +14,7 @@ def table(data: dict[str, Any]) -> str:
     rows = ["| benchmark | figure | value | runs | target | met |", "|---|---|---|---|---|---|"]
     for bench, entry in data.get("benchmarks", {}).items():
         for name, fig in entry["figures"].items():
-            runs = ", ".join(f"{r:g}" for r in fig.get("runs") or [])
+            runs = ", ".join(f"{round(r, 2):g}" for r in fig.get("runs") or [])
             met = {True: "yes", False: "**no**", None: ""}[fig.get("met")]
             rows.append(f"| {bench} | {name} | {fig['value']:g} {fig['unit']} | {runs} | {fig.get('target') or ''} "
                         f"| {met} |")
