@@ -438,11 +438,11 @@ class HarborDouble:
 
     def _save(self) -> None:
         if self.state_dir:
+            # Serialize and replace under the lock: concurrent requests share one temp file name.
             with self.lock:
-                text = json.dumps(self.state)
-            tmp = self.state_dir / "state.json.tmp"
-            tmp.write_text(text, encoding="utf-8")
-            tmp.replace(self.state_dir / "state.json")
+                tmp = self.state_dir / "state.json.tmp"
+                tmp.write_text(json.dumps(self.state), encoding="utf-8")
+                tmp.replace(self.state_dir / "state.json")
 
     def _load(self) -> None:
         assert self.state_dir is not None
