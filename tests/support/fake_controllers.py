@@ -366,6 +366,7 @@ class FakeControllers:
             done = [*self._issuers(), *self._certificates(), *self._policies()]
             if self.finalize_namespaces:
                 done += self._namespaces()
+                done += self._foreground_deletions()
             actions += done
             if not done:
                 break
@@ -610,6 +611,39 @@ class FakeControllers:
             self.client.put(f"/api/v1/namespaces/{name}/finalize", ns)
             actions.append(f"Namespace {name}: emptied and finalized")
         return actions
+
+    def _foreground_deletions(self) -> list[str]:
+        """Stand in for the garbage collector: finish foreground deletions (pulumi-kubernetes deletes with
+        propagationPolicy=Foreground, which leaves a "foregroundDeletion" finalizer that only the garbage
+        collector in kube-controller-manager removes; nothing here owns dependents, so it can go at once)."""
+        actions = []
+        for prefix, plural, namespaced in self._listable_collections():
+            for obj in self.client.list(f"{prefix}/{plural}"):
+                meta = obj["metadata"]
+                finalizers = meta.get("finalizers") or []
+                if not meta.get("deletionTimestamp") or "foregroundDeletion" not in finalizers:
+                    continue
+                where = f"/namespaces/{meta['namespace']}" if namespaced else ""
+                path = f"{prefix}{where}/{plural}/{meta['name']}"
+                patch = {"metadata": {"finalizers": [f for f in finalizers if f != "foregroundDeletion"],
+                                      "resourceVersion": meta["resourceVersion"]}}
+                self.client.request("PATCH", path, json=patch,
+                                    headers={"Content-Type": "application/merge-patch+json"})
+                actions.append(f"{plural} {meta['name']}: foreground deletion finished")
+        return actions
+
+    def _listable_collections(self) -> list[tuple[str, str, bool]]:
+        """(API prefix, plural, namespaced) of every kind that can be listed and patched."""
+        prefixes = ["/api/v1"]
+        for group in (self.client.get("/apis") or {}).get("groups", []):
+            prefixes.append(f"/apis/{group['preferredVersion']['groupVersion']}")
+        found = []
+        for prefix in prefixes:
+            for res in (self.client.get(prefix) or {}).get("resources", []):
+                verbs = res.get("verbs", [])
+                if "/" not in res["name"] and "list" in verbs and "patch" in verbs:
+                    found.append((prefix, res["name"], bool(res.get("namespaced"))))
+        return found
 
     def _namespaced_collections(self) -> list[tuple[str, str]]:
         """(API prefix, plural) of every namespaced kind that can be deleted as a collection."""
