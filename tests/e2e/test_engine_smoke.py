@@ -35,7 +35,11 @@ def test_up_preview_refresh_destroy(tmp_path: Path, local_kube: LocalKube) -> No
         st.refresh(expect_no_changes=True, on_output=out.append)
         st.set_config("message", auto.ConfigValue("changed"))
         changed = st.up(on_output=out.append)
-        assert changed.summary.resource_changes == {"update": 2, "same": 2}, changed.summary.resource_changes
+        # The Echo updates in place; pulumi-kubernetes replaces a ConfigMap whose data changes (immutable by default).
+        assert changed.summary.resource_changes == {"update": 1, "replace": 1, "same": 2}, \
+            changed.summary.resource_changes
+        cm = json.loads(local_kube.kubectl("get", "configmap", "engine-smoke", "-n", "default", "-o", "json").stdout)
+        assert cm["data"]["value"] == "changed"
     finally:
         destroyed = st.destroy(on_output=out.append)
         st.workspace.remove_stack("smoke")
