@@ -221,8 +221,10 @@ class HarborRelease(pulumi.ComponentResource):
             pinned.append(k8s.core.v1.Secret(
                 f"{name}-{secret_name}", metadata={"name": secret_name, "namespace": harbor.namespace},
                 string_data={k: pulumi.Output.secret(v) for k, v in data.items()},
-                # Generated once; later runs keep what the cluster has instead of rotating it.
-                opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(ignore_changes=["stringData"]))))
+                # Generated once; later runs keep what the cluster has instead of rotating it. The provider's check
+                # turns stringData into data, so both are ignored (else every run replaces the Secret).
+                opts=pulumi.ResourceOptions.merge(
+                    in_ns, pulumi.ResourceOptions(ignore_changes=["stringData", "data"]))))
         chart = harbor.chart
         self.release = release(
             f"{name}-release", ChartSource(chart.name, chart.version, chart.repository, chart.path),
