@@ -227,15 +227,17 @@ class Sandbox:
     def pulled_through_cache(self, node_name: str) -> tuple[bool, list[dict[str, str]]]:
         """Pull the test image by its upstream name on a node (crictl); True when Harbor's path served it.
 
-        The node's image store is cleared of the image first, so the pull fetches its blobs again.
+        The image is forgotten first, so the pull resolves it again: served means nginx logged the node's
+        requests under ``/v2/<project>/`` with 200 (the manifest, and the blobs the node's store lacks) and
+        the node sent nothing to the upstream registry.
         """
         node = next(n for n in self.bed.nodes if n.name == node_name)
         node.remove_image(self.spec.image)
         self.bed.clear_logs()
         result = node.crictl("pull", self.spec.image)
         served = [r for r in self.bed.harbor_requests()
-                  if r["client"] == node.addr and "/blobs/" in r["path"] and r["status"] == "200"]
-        direct = [r for r in self.bed.upstream_requests(node.addr) if "/blobs/" in r["path"]]
+                  if r["client"] == node.addr and r["path"].startswith("/v2/mif/") and r["status"] == "200"]
+        direct = self.bed.upstream_requests(node.addr)
         return result.returncode == 0 and bool(served) and not direct, self.bed.harbor_requests()
 
     # ---- pieces

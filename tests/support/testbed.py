@@ -383,7 +383,11 @@ class Testbed:
                         os.kill(int(pid), sig)
                 time.sleep(0.3)
         for node in self.state.nodes:
+            if node.sshd_pid > 0:  # also when it is missing from the netns's pid list
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(node.sshd_pid, signal.SIGKILL)
             _run(["ip", "netns", "del", node.netns], check=False)
+            _run(["ip", "link", "del", f"{self.tag}-v{node.index}"], check=False)
         for name in list(self.state.pids):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.state.pids[name], signal.SIGTERM)
