@@ -1,8 +1,9 @@
 """harbor-cache's whole lifecycle under the real engine, on a private sandbox (issue 6).
 
-One sandbox (subnet 10.253 unless HARBOR_CACHE_E2E_SUBNET, free loopback ports) and one stack are shared by
-the module's tests, which run in file order: up -> no-change preview and second up -> StackReference ->
-no plaintext secrets -> refresh drift -> settings change -> Harbor down -> unreachable node -> destroy.
+One sandbox (subnet 10.253 or the next free one, or HARBOR_CACHE_E2E_SUBNET; free loopback ports) and one
+stack are shared by the module's tests, which run in file order: up -> no-change preview and second up ->
+StackReference -> no plaintext secrets -> refresh drift -> settings change -> Harbor down -> unreachable node
+-> destroy -> an HTTPS variant (Certificate drift, CA through a StackReference).
 The program runs from a temp copy of the project with a temp file backend and passphrase. Timings of the
 sandbox start, up, no-change preview, refresh and destroy go to bench/e2e-timings.json.
 """
@@ -14,6 +15,7 @@ import json
 import os
 import secrets
 import shutil
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +24,7 @@ from typing import Any
 import pytest
 from pulumi import automation as auto
 
-from tests.support.engine import engine_env, python_project, require_engine, stack
+from tests.support.engine import TOOLS_BIN, engine_env, python_project, require_engine, stack
 from tests.support.kube import free_port
 from tests.support.lifecycle import (
     ROOT,
@@ -40,7 +42,7 @@ from tests.support.sandbox import Sandbox, SandboxSpec
 pytestmark = pytest.mark.engine
 
 STACK = "e2e"
-SUBNET = os.environ.get("HARBOR_CACHE_E2E_SUBNET", "10.253")
+SUBNETS = ("10.253", "10.254", "10.249", "10.248")  # 10.251: node tests; 10.252: a person's sandbox
 TIMINGS_FILE = ROOT / "bench" / "e2e-timings.json"
 READER = Path(__file__).parent / "reader_program"
 NS = "harbor"
@@ -93,6 +95,17 @@ def _tail(text: str, lines: int = 60) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
+def _free_subnet() -> str:
+    """HARBOR_CACHE_E2E_SUBNET, else the first of SUBNETS whose test-bed bridge does not exist (runs coexist)."""
+    chosen = os.environ.get("HARBOR_CACHE_E2E_SUBNET")
+    if chosen:
+        return chosen
+    for subnet in SUBNETS:
+        if not Path(f"/sys/class/net/hc{subnet.split('.')[1]}-br").exists():
+            return subnet
+    pytest.fail(f"every e2e subnet {SUBNETS} is in use by another test bed")
+
+
 def _initial_values(box: Sandbox, work: Path) -> dict[str, Any]:
     spec = box.spec
     nodes = box.node_settings()
@@ -121,7 +134,7 @@ def life(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lifecycle]:
     private_key, public_key = ssh_keypair(base)
     password = "e2e-admin-" + secrets.token_urlsafe(12)
     upstream_secret = "e2e-upstream-" + secrets.token_urlsafe(16)
-    spec = SandboxSpec(dir=str(base / "sandbox"), admin_password=password, subnet=SUBNET,
+    spec = SandboxSpec(dir=str(base / "sandbox"), admin_password=password, subnet=_free_subnet(),
                        double_port=free_port(), control_port=free_port(), authorized_keys=[public_key])
     box = Sandbox(spec)
     timings = Timings()
@@ -231,7 +244,13 @@ def test_another_program_reads_outputs_through_stack_reference(life: Lifecycle) 
 
 
 def test_state_and_engine_output_hold_no_plaintext_secret(life: Lifecycle) -> None:
-    deployment = json.dumps(life.stack.export_stack().deployment)
+    # `pulumi stack export` as a person runs it (the Automation API's export_stack adds --show-secrets).
+    exported = subprocess.run([str(TOOLS_BIN / "pulumi"), "stack", "export", "--stack", STACK], cwd=life.work,
+                              env={**os.environ, **engine_env(life.backend)}, capture_output=True, text=True,
+                              check=True)
+    deployment = json.loads(exported.stdout)["deployment"]
+    assert any(r["type"] == "kubernetes:core/v1:Secret" for r in deployment["resources"])
+    deployment = json.dumps(deployment)
     files = "".join(p.read_text(errors="replace") for p in life.backend.rglob("*") if p.is_file())
     engine_output = "\n".join(life.output)
     for what, value in life.secret_values.items():
@@ -349,3 +368,53 @@ def test_destroy_removes_everything_and_restores_the_nodes(life: Lifecycle) -> N
     assert not leftovers, leftovers
     for node in life.box.bed.nodes:
         assert certs_tree(node) == life.original_trees[node.name], f"{node.name} was not restored"
+
+
+def test_https_variant_certificate_drift_and_ca_through_stack_reference(life: Lifecycle) -> None:
+    """A second, node-less stack in HTTPS mode: its CA reaches another program; an edited Certificate is undone."""
+    ns, spec = "harbor-tls", life.box.spec
+    tls = stack(life.work, "e2e-tls", engine_env(life.backend), python_project("harbor-cache", "e2e copy"))
+    values = _initial_values(life.box, life.work)
+    values["harbor"].update(tlsMode="https", namespace=ns)
+    values["harbor"]["expose"]["nodePorts"] = {"http": spec.harbor_port + 10, "https": spec.harbor_port + 11}
+    values["upstream"]["name"] = "e2e-tls-upstream"
+    values["proxyProject"]["name"] = "mif-tls"
+    values["replication"] = {"enabled": False}
+    values.pop("nodes")
+    StackFile(life.work, "e2e-tls").set(values)
+    for key, secret in (("adminPassword", life.box.spec.admin_password),
+                        ("upstreamSecretKey", life.secret_values["upstream secret key"])):
+        tls.set_config(f"harbor-cache:{key}", auto.ConfigValue(secret, secret=True))
+    try:
+        up = tls.up(on_output=life.output.append)
+        ca = up.outputs["caCertificate"].value
+        assert ca.startswith("-----BEGIN CERTIFICATE-----"), ca[:80]
+        certs = life.kube_json("get", "certificates.cert-manager.io", "-n", ns)["items"]
+        (leaf,) = [c for c in certs if not c["spec"].get("isCA")]
+        endpoint_ip = spec.host_addr
+        assert endpoint_ip in leaf["spec"]["ipAddresses"]
+        name = leaf["metadata"]["name"]
+        life.box.kube.kubectl("patch", "certificates.cert-manager.io", name, "-n", ns, "--type", "merge",
+                              "-p", json.dumps({"spec": {"ipAddresses": ["192.0.2.1"]}}))
+        refreshed = tls.refresh(on_output=life.output.append)
+        assert _changes(refreshed.summary).get("update", 0) >= 1, _changes(refreshed.summary)
+        tls.up(on_output=life.output.append)
+        restored = life.kube_json("get", "certificates.cert-manager.io", name, "-n", ns)
+        assert endpoint_ip in restored["spec"]["ipAddresses"], restored["spec"]
+        tls.preview(expect_no_changes=True, on_output=life.output.append)
+
+        reader_dir = life.work.parent / "reader-tls"
+        shutil.copytree(READER, reader_dir)
+        reader = stack(reader_dir, "reader-tls", engine_env(life.backend), python_project("harbor-cache-reader"))
+        try:
+            reader.set_config("harbor-cache-reader:source", auto.ConfigValue("organization/harbor-cache/e2e-tls"))
+            outputs = reader.up(on_output=life.output.append).outputs
+        finally:
+            reader.destroy(on_output=life.output.append)
+            reader.workspace.remove_stack("reader-tls")
+        assert outputs["caCertificate"].value == ca
+        assert outputs["imagePrefix"].value == f"{spec.host_addr}:{spec.harbor_port + 11}/mif-tls"
+    finally:
+        tls.destroy(on_output=life.output.append)
+        tls.workspace.remove_stack("e2e-tls", force=True)
+    assert life.box.kube.kubectl("get", "namespace", ns, check=False).returncode != 0
