@@ -52,7 +52,7 @@ ca_pem = tls.ca_pem if tls else pulumi.Output.from_input(settings.harbor.ca_pem 
 # 3. Inside Harbor: the upstream registry, the proxy-cache project, the replicated project.
 upstream = HarborUpstream(
     "upstream", specs.upstream_args(settings, specs.harbor_endpoint(settings, settings.harbor.ca_pem),
-                                    upstream_secret),
+                                    upstream_secret, ca_pem=tls.ca_pem if tls else None),
     opts=pulumi.ResourceOptions(depends_on=[harbor.release] if harbor else []))
 
 # 4. Nodes: containerd pulls through Harbor.

@@ -8,6 +8,7 @@ replication destination (DOMAIN.md S7), so the two are separate projects.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 
@@ -63,6 +64,8 @@ class HarborUpstreamArgs:
     description: str = ""
     proxy: ProxyProjectOptions | None = None
     replication: ReplicationOptions | None = None
+    ca_pem: pulumi.Input[str] | None = None
+    """CA that signs Harbor's certificate when it is only known at deploy time (the Tls component's output)."""
 
 
 class HarborUpstream(pulumi.ComponentResource):
@@ -81,7 +84,11 @@ class HarborUpstream(pulumi.ComponentResource):
     ) -> None:
         super().__init__("harbor-cache:index:HarborUpstream", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        harbor = args.endpoint.to_dict()
+        base = args.endpoint.to_dict()
+        harbor: pulumi.Input[dict[str, Any]] = base
+        if args.ca_pem is not None:
+            harbor = pulumi.Output.from_input(args.ca_pem).apply(
+                lambda pem: {**base, "ca_pem": pem or base["ca_pem"]})
         secret = pulumi.Output.secret(args.access_secret if args.access_secret is not None else "")
         registry = Registry(
             f"{name}-registry",

@@ -109,6 +109,10 @@ def test_prod_stack_builds_https_chain_and_replication(run_program: Any) -> None
     assert rel["values"]["externalURL"] == "https://10.20.0.11:30003"
     (policy,) = by_type(resources, "pulumi-python:dynamic/harbor:ReplicationPolicy")
     assert policy["dest_namespace_replace_count"] == 0
+    # pulumi itself calls Harbor over https and trusts the CA the Tls component issued
+    (registry,) = by_type(resources, "pulumi-python:dynamic/harbor:Registry")
+    assert registry["harbor"]["url"] == "https://10.20.0.11:30003"
+    assert registry["harbor"]["ca_pem"].startswith("-----BEGIN CERTIFICATE-----")
     assert policy["dest_namespace"] == "mif-replica"
 
 
