@@ -634,32 +634,21 @@ class FakeControllers:
 
     def _listable_collections(self) -> list[tuple[str, str, bool]]:
         """(API prefix, plural, namespaced) of every kind that can be listed and patched."""
-        prefixes = ["/api/v1"]
-        for group in (self.client.get("/apis") or {}).get("groups", []):
-            prefixes.append(f"/apis/{group['preferredVersion']['groupVersion']}")
-        found = []
-        for prefix in prefixes:
-            for res in (self.client.get(prefix) or {}).get("resources", []):
-                verbs = res.get("verbs", [])
-                if "/" not in res["name"] and "list" in verbs and "patch" in verbs:
-                    found.append((prefix, res["name"], bool(res.get("namespaced"))))
-        return found
+        return [(prefix, res["name"], bool(res.get("namespaced"))) for prefix, res in self._served_kinds()
+                if {"list", "patch"} <= set(res.get("verbs", []))]
 
     def _namespaced_collections(self) -> list[tuple[str, str]]:
         """(API prefix, plural) of every namespaced kind that can be deleted as a collection."""
+        return [(prefix, res["name"]) for prefix, res in self._served_kinds()
+                if res.get("namespaced") and "deletecollection" in res.get("verbs", [])]
+
+    def _served_kinds(self) -> list[tuple[str, dict[str, Any]]]:
+        """(API prefix, discovery entry) of every top-level kind the server serves (no subresources)."""
         prefixes = ["/api/v1"]
         for group in (self.client.get("/apis") or {}).get("groups", []):
             prefixes.append(f"/apis/{group['preferredVersion']['groupVersion']}")
-        found = []
-        for prefix in prefixes:
-            for res in (self.client.get(prefix) or {}).get("resources", []):
-                if (
-                    res.get("namespaced")
-                    and "/" not in res["name"]
-                    and "deletecollection" in res.get("verbs", [])
-                ):
-                    found.append((prefix, res["name"]))
-        return found
+        return [(prefix, res) for prefix in prefixes
+                for res in (self.client.get(prefix) or {}).get("resources", []) if "/" not in res["name"]]
 
 
 def _ref(obj: dict[str, Any]) -> str:
