@@ -7,10 +7,11 @@ from typing import Any
 
 import pulumi
 import pytest
-from pulumi.runtime import mocks, settings
+from pulumi.runtime import mocks
 
 from components.harbor_api.client import HarborEndpoint
 from tests.provider.conftest import ECR_URL
+from tests.support.pulumi_mocks import mocked_runtime
 
 
 class _Mocks(pulumi.runtime.Mocks):
@@ -36,12 +37,8 @@ class _Mocks(pulumi.runtime.Mocks):
 
 @pytest.fixture
 def monitor() -> Iterator[mocks.MockMonitor]:
-    saved = settings.SETTINGS
-    m = _Mocks()
-    monitor = mocks.MockMonitor(m)
-    mocks.set_mocks(m, project="harbor-cache", stack="unit", preview=False, monitor=monitor)
-    yield monitor
-    settings.configure(saved)
+    with mocked_runtime(_Mocks()) as mon:
+        yield mon
 
 
 @pulumi.runtime.test

@@ -8,7 +8,7 @@ from typing import Any
 
 import pulumi
 import pytest
-from pulumi.runtime import mocks, settings
+from pulumi.runtime import mocks
 
 from components.kyverno import (
     AUTOGEN_ANNOTATION,
@@ -25,6 +25,7 @@ from components.kyverno import (
     rewrite_settings_errors,
     spec_errors,
 )
+from tests.support.pulumi_mocks import mocked_runtime
 
 ECR = "255250787067.dkr.ecr.ap-northeast-2.amazonaws.com"
 SPEC = RewritePolicySpec(upstream_hosts=(ECR, "registry.internal.example:5000"),
@@ -261,12 +262,8 @@ class _Mocks(pulumi.runtime.Mocks):
 
 @pytest.fixture
 def monitor() -> Iterator[mocks.MockMonitor]:
-    saved = settings.SETTINGS
-    m = _Mocks()
-    mon = mocks.MockMonitor(m)
-    mocks.set_mocks(m, project="harbor-cache", stack="unit", preview=False, monitor=mon)
-    yield mon
-    settings.configure(saved)
+    with mocked_runtime(_Mocks()) as mon:
+        yield mon
 
 
 def _registered(mon: mocks.MockMonitor, suffix: str) -> tuple[str, dict[str, Any]]:

@@ -11,9 +11,10 @@ from typing import Any
 import pulumi
 import pytest
 import yaml
-from pulumi.runtime import mocks, settings
+from pulumi.runtime import settings
 
 from components.config import SECRET_KEYS
+from tests.support.pulumi_mocks import mocked_runtime
 
 ROOT = Path(__file__).resolve().parents[2]
 FAKE_SECRETS = {"adminPassword": "admin-pw-123", "upstreamSecretKey": "aws-secret-456",
@@ -57,22 +58,18 @@ def stack_config(stack: str) -> tuple[dict[str, str], list[str]]:
 
 @pytest.fixture
 def run_program() -> Iterator[Any]:
-    saved = settings.SETTINGS
+    from pulumi.runtime.stack import run_pulumi_func
+    from pulumi.runtime.sync_await import _sync_await
 
     def run(stack: str) -> dict[str, tuple[str, dict[str, Any]]]:
         config, secret_keys = stack_config(stack)
-        monitor = mocks.MockMonitor(ProgramMocks())
-        mocks.set_mocks(ProgramMocks(), project="harbor-cache", stack=stack, preview=False, monitor=monitor)
-        pulumi.runtime.set_all_config(config, secret_keys)
-        from pulumi.runtime.stack import run_pulumi_func
-        from pulumi.runtime.sync_await import _sync_await
-
-        settings.SETTINGS.rpc_manager.clear()
-        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")))
-        return {urn: (urn.split("::")[2], res.state) for urn, res in monitor.get_registered_resources().items()}
+        with mocked_runtime(ProgramMocks(), stack=stack) as monitor:
+            pulumi.runtime.set_all_config(config, secret_keys)
+            settings.SETTINGS.rpc_manager.clear()
+            _sync_await(run_pulumi_func(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")))
+            return {urn: (urn.split("::")[2], res.state) for urn, res in monitor.get_registered_resources().items()}
 
     yield run
-    settings.configure(saved)
     pulumi.runtime.set_all_config({}, [])
 
 
