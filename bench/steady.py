@@ -32,20 +32,7 @@ HARBOR_TYPES = "pulumi-python:dynamic/harbor:"
 
 def settings(box: Sandbox, work: Path) -> dict[str, Any]:
     """harbor-cache values for this sandbox (as the e2e lifecycle uses them, all nodes, replication on)."""
-    spec = box.spec
-    return {
-        "kubeconfig": str(box.kubeconfig),
-        "harbor": {"tlsMode": "http",
-                   "chart": {"name": "harbor", "version": "1.18.2", "path": str(work / "sandbox/chart/harbor")},
-                   "expose": {"type": "nodePort", "nodeAddress": spec.host_addr,
-                              "nodePorts": {"http": spec.harbor_port}},
-                   "skipAwait": True, "timeoutSeconds": 120, "apiUrl": box.double.url},
-        "upstream": {"name": "bench-upstream", "type": "docker-registry", "url": spec.upstream_url,
-                     "insecure": True, "accessKeyId": "bench-reader"},
-        "proxyProject": {"enabled": True, "name": "mif", "public": True},
-        "replication": {"enabled": True, "project": "mif-replica", "nameFilter": "quickstart/**"},
-        "nodes": box.node_settings(),
-    }
+    return box.stack_values(work, "bench")
 
 
 def counts(box: Sandbox) -> dict[str, int]:

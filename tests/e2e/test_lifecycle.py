@@ -107,22 +107,7 @@ def _free_subnet() -> str:
 
 
 def _initial_values(box: Sandbox, work: Path) -> dict[str, Any]:
-    spec = box.spec
-    nodes = box.node_settings()
-    nodes["hosts"] = nodes["hosts"][:INITIAL_NODES]
-    return {
-        "kubeconfig": str(box.kubeconfig),
-        "harbor": {"tlsMode": "http",
-                   "chart": {"name": "harbor", "version": "1.18.2", "path": str(work / "sandbox/chart/harbor")},
-                   "expose": {"type": "nodePort", "nodeAddress": spec.host_addr,
-                              "nodePorts": {"http": spec.harbor_port}},
-                   "skipAwait": True, "timeoutSeconds": 120, "apiUrl": box.double.url},
-        "upstream": {"name": "e2e-upstream", "type": "docker-registry", "url": spec.upstream_url,
-                     "insecure": True, "accessKeyId": "e2e-reader"},
-        "proxyProject": {"enabled": True, "name": "mif", "public": True},
-        "replication": {"enabled": True, "project": "mif-replica", "nameFilter": "quickstart/**"},
-        "nodes": nodes,
-    }
+    return box.stack_values(work, "e2e", nodes=INITIAL_NODES)
 
 
 @pytest.fixture(scope="module")

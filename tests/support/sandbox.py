@@ -224,6 +224,27 @@ class Sandbox:
             "verifyImage": self.spec.image,
         }
 
+    def stack_values(self, work: Path, name: str, nodes: int | None = None) -> dict[str, Any]:
+        """harbor-cache settings for a program copied to `work` on this sandbox: HTTP, the stand-in chart,
+        proxy cache plus replication, the first `nodes` nodes (all when None); `name` labels the upstream."""
+        spec = self.spec
+        node_values = self.node_settings()
+        if nodes is not None:
+            node_values["hosts"] = node_values["hosts"][:nodes]
+        return {
+            "kubeconfig": str(self.kubeconfig),
+            "harbor": {"tlsMode": "http",
+                       "chart": {"name": "harbor", "version": "1.18.2", "path": str(work / "sandbox/chart/harbor")},
+                       "expose": {"type": "nodePort", "nodeAddress": spec.host_addr,
+                                  "nodePorts": {"http": spec.harbor_port}},
+                       "skipAwait": True, "timeoutSeconds": 120, "apiUrl": self.double.url},
+            "upstream": {"name": f"{name}-upstream", "type": "docker-registry", "url": spec.upstream_url,
+                         "insecure": True, "accessKeyId": f"{name}-reader"},
+            "proxyProject": {"enabled": True, "name": "mif", "public": True},
+            "replication": {"enabled": True, "project": "mif-replica", "nameFilter": "quickstart/**"},
+            "nodes": node_values,
+        }
+
     def pulled_through_cache(self, node_name: str) -> tuple[bool, list[dict[str, str]]]:
         """Pull the test image by its upstream name on a node (crictl); True when Harbor's path served it.
 
