@@ -6,11 +6,11 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import specs
-from components.config import NAMESPACE, SettingsError, load_from_pulumi
 from components.harbor import HarborRelease
-from components.helm import ChartSource, release
+from components.helm import release
 from components.kyverno import ImageRewrite, ImageRewriteArgs
 from components.nodes import NodeMirror
+from components.settings import NAMESPACE, SettingsError, load_from_pulumi
 from components.tls import Tls
 from components.upstream import HarborUpstream
 
@@ -30,23 +30,15 @@ on_cluster = pulumi.ResourceOptions(providers=[kube])
 # 1. TLS (https only): cert-manager (optionally installed here) issues Harbor's certificate.
 tls = None
 if settings.https and settings.harbor.install:
-    after_cert_manager: list[pulumi.Resource] = []
-    if settings.tls.install_cert_manager:
-        chart = settings.tls.cert_manager_chart
-        after_cert_manager.append(release(
-            "cert-manager", ChartSource(chart.name, chart.version, chart.repository, chart.path),
-            release_name="cert-manager", namespace="cert-manager", values={"crds": {"enabled": True}},
-            skip_await=False, timeout_seconds=600,
-            opts=pulumi.ResourceOptions(provider=kube)))
-    tls = Tls("harbor-tls", specs.tls_spec(settings),
-              opts=pulumi.ResourceOptions(providers=[kube], depends_on=after_cert_manager))
+    cert_manager = specs.cert_manager_install(settings)
+    installed = [release("cert-manager", cert_manager, opts=on_cluster)] if cert_manager else []
+    tls = Tls("harbor-tls", specs.tls_args(settings),
+              opts=pulumi.ResourceOptions(providers=[kube], depends_on=installed))
 
 # 2. Harbor itself (or an existing one with harbor.install: false).
 harbor = None
 if settings.harbor.install:
-    harbor = HarborRelease("harbor", settings, admin_password,
-                           tls_secret=specs.tls_spec(settings).leaf_secret if tls else None,
-                           depends_on=[tls.certificate] if tls else [], opts=on_cluster)
+    harbor = HarborRelease("harbor", specs.harbor_release_args(settings, admin_password, tls), opts=on_cluster)
 ca_pem = tls.ca_pem if tls else pulumi.Output.from_input(settings.harbor.ca_pem or "")
 
 # 3. Inside Harbor: the upstream registry, the proxy-cache project, the replicated project.

@@ -1,8 +1,14 @@
-"""One way to declare a pinned Helm release, shared by Harbor, cert-manager and Kyverno."""
+"""The one way this program installs a Helm chart: Harbor, cert-manager and Kyverno all go through `release`.
+
+Every install is a `helm.v3.Release` (real Helm hooks, visible to `helm ls`) of a pinned chart, and is atomic
+when awaited: a failed install or upgrade is rolled back, so the next `pulumi up` starts from a deployed release
+instead of "another operation is in progress".
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -11,7 +17,10 @@ import pulumi_kubernetes as k8s
 
 @dataclass(frozen=True)
 class ChartSource:
-    """A chart at an exact version, from a repository URL, an OCI reference or a local path."""
+    """A chart at an exact version, from a repository URL, an OCI reference or a local path.
+
+    With `path` the local chart's own version installs and `version` is not sent to Helm.
+    """
 
     name: str
     version: str
@@ -19,39 +28,48 @@ class ChartSource:
     path: str | None = None
 
 
-def release(
-    resource_name: str,
-    source: ChartSource,
-    *,
-    release_name: str,
-    namespace: pulumi.Input[str],
-    values: pulumi.Input[dict[str, Any]],
-    skip_await: bool,
-    timeout_seconds: int,
-    opts: pulumi.ResourceOptions,
-) -> k8s.helm.v3.Release:
-    """A `helm.v3.Release` (real Helm hooks, `helm ls` visible) of a pinned chart."""
-    repo_opts = None
+@dataclass(frozen=True)
+class ChartInstall:
+    """One release of a pinned chart: where the chart comes from, where it goes, and how it is awaited.
+
+    create_namespace: let Helm create `namespace` (False when the program creates it, as for Harbor).
+    skip_await: do not wait for the release's resources to be ready (then the release is not atomic either).
+    """
+
+    source: ChartSource
+    release_name: str
+    namespace: str
+    values: Mapping[str, Any] = field(default_factory=dict)
+    create_namespace: bool = False
+    skip_await: bool = False
+    timeout_seconds: int = 600
+
+
+def chart_reference(source: ChartSource) -> tuple[str, str | None, k8s.helm.v3.RepositoryOptsArgs | None]:
+    """The Release's `chart`, `version` and `repository_opts` for a source (an OCI chart is one reference)."""
     if source.path:
-        chart = source.path
-    elif source.repository and source.repository.startswith("oci://"):
-        chart = f"{source.repository.rstrip('/')}/{source.name}"
-    else:
-        chart = source.name
-        repo_opts = k8s.helm.v3.RepositoryOptsArgs(repo=source.repository) if source.repository else None
+        return source.path, None, None
+    if source.repository and source.repository.startswith("oci://"):
+        return f"{source.repository.rstrip('/')}/{source.name}", source.version, None
+    repo_opts = k8s.helm.v3.RepositoryOptsArgs(repo=source.repository) if source.repository else None
+    return source.name, source.version, repo_opts
+
+
+def release(resource_name: str, install: ChartInstall, opts: pulumi.ResourceOptions) -> k8s.helm.v3.Release:
+    """A `helm.v3.Release` of `install`, atomic (with cleanup on failure) unless it skips the await."""
+    chart, version, repo_opts = chart_reference(install.source)
     return k8s.helm.v3.Release(
         resource_name,
-        name=release_name,
+        name=install.release_name,
         chart=chart,
-        version=None if source.path else source.version,
+        version=version,
         repository_opts=repo_opts,
-        namespace=namespace,
-        values=values,
-        skip_await=skip_await,
-        timeout=timeout_seconds,
-        # A failed install/upgrade is rolled back, so the next `pulumi up` starts from a deployed release
-        # instead of "another operation is in progress".
-        atomic=not skip_await,
+        namespace=install.namespace,
+        create_namespace=install.create_namespace or None,
+        values=dict(install.values),
+        skip_await=install.skip_await,
+        timeout=install.timeout_seconds,
+        atomic=not install.skip_await,
         cleanup_on_fail=True,
         opts=opts,
     )

@@ -145,6 +145,35 @@ def registry_host_problem(value: str) -> str | None:
     return None
 
 
+def is_cluster_dns_name(host: str, cluster_domain: str = "cluster.local") -> bool:
+    """True for names only cluster DNS answers: `*.svc`, `*.svc.<domain>`, `*.<domain>` or a bare label.
+
+    Nodes (kubelet, containerd) resolve with the node's resolver, so they cannot reach such a name.
+    """
+    if is_ip(host):
+        return False
+    domain = cluster_domain.strip(".")
+    return ("." not in host and host != "localhost") or host.endswith((".svc", f".{domain}"))
+
+
+def split_prefix(harbor_prefix: str) -> tuple[str, str]:
+    """Split an image prefix `<harbor-host[:port]>/<project>` into host and project (no validation)."""
+    host, _, project = harbor_prefix.partition("/")
+    return host, project
+
+
+def harbor_prefix_problems(harbor_prefix: str) -> list[str]:
+    """Problems with an image prefix `<harbor-host[:port]>/<project>` (what replaces an upstream host)."""
+    host, project = split_prefix(harbor_prefix)
+    problems = []
+    if (problem := registry_host_problem(host)) is not None:
+        problems.append(f"harbor_prefix host {problem}")
+    if not PROJECT_NAME_RE.match(project):
+        problems.append(f"harbor_prefix {harbor_prefix!r} must be `<harbor-host[:port]>/<project>` with one "
+                        "lowercase Harbor project name and no trailing slash (e.g. harbor.example.com/ecr-cache)")
+    return problems
+
+
 # --- Kubernetes names ----------------------------------------------------------------------------------------
 
 # A DNS-1123 label (namespaces, most object names) and a DNS-1123 subdomain (cluster-scoped policy names).

@@ -4,20 +4,34 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from components.config import Settings, is_ip
+import pulumi
+
 from components.containerd import NodeMirrorSpec, UpstreamMirror
+from components.harbor import HarborReleaseArgs
 from components.harbor_api.client import HarborEndpoint
-from components.kyverno import KyvernoInstall, RewritePolicySpec
+from components.harbor_values import PinnedSecretNames, harbor_values
+from components.helm import ChartInstall, ChartSource
 from components.node_script import ScriptParams
 from components.nodes import DaemonSetOptions, SshBastion, SshNode
-from components.tls import TlsSpec
+from components.rewrite_policy import RewritePolicySpec
+from components.rules import is_ip
+from components.settings import Settings
+from components.settings.sections import ChartRef
+from components.tls import Tls, TlsArgs
 from components.upstream import HarborUpstreamArgs, ProxyProjectOptions, ReplicationOptions
 
 # How long a create waits for Harbor's /health after the chart was installed or upgraded.
 HARBOR_READY_SECONDS = 600.0
+# How long a cert-manager or Kyverno install may take before `up` fails (and the release is rolled back).
+ADDON_TIMEOUT_SECONDS = 600
 
 
-def tls_spec(settings: Settings) -> TlsSpec:
+def chart_source(chart: ChartRef) -> ChartSource:
+    """The Helm helper's view of a chart setting."""
+    return ChartSource(chart.name, chart.version, chart.repository, chart.path)
+
+
+def tls_args(settings: Settings) -> TlsArgs:
     """Certificate names: cluster DNS names for in-cluster clients, the node endpoint, and extra SANs."""
     ns = settings.harbor.namespace
     service = "harbor"
@@ -33,10 +47,32 @@ def tls_spec(settings: Settings) -> TlsSpec:
         ips.append(expose.cluster_ip)
     dns += [d for d in settings.tls.extra_dns_names if d not in dns]
     t = settings.tls
-    return TlsSpec(namespace=ns, name=settings.harbor.release_name, dns_names=dns,
+    return TlsArgs(namespace=ns, name=settings.harbor.release_name, dns_names=dns,
                    ip_addresses=list(dict.fromkeys(ips)), cluster_issuer=t.cluster_issuer,
                    ca_duration=t.ca_duration, ca_renew_before=t.ca_renew_before, leaf_duration=t.leaf_duration,
                    leaf_renew_before=t.leaf_renew_before, private_key_algorithm=t.private_key_algorithm)
+
+
+def cert_manager_install(settings: Settings) -> ChartInstall | None:
+    """cert-manager (with its CRDs) in its own namespace, when the stack asks this program to install it."""
+    if not settings.tls.install_cert_manager:
+        return None
+    return ChartInstall(source=chart_source(settings.tls.cert_manager_chart), release_name="cert-manager",
+                        namespace="cert-manager", values={"crds": {"enabled": True}}, create_namespace=True,
+                        timeout_seconds=ADDON_TIMEOUT_SECONDS)
+
+
+def harbor_release_args(settings: Settings, admin_password: pulumi.Input[str], tls: Tls | None) -> HarborReleaseArgs:
+    """The Harbor release: chart values from the settings, the pinned Secrets' names, and with `tls` (https)
+    its leaf Secret, which the release waits for."""
+    harbor = settings.harbor
+    names = PinnedSecretNames.for_release(harbor.release_name)
+    values = harbor_values(settings, names, tls_args(settings).leaf_secret if tls else None)
+    chart = ChartInstall(source=chart_source(harbor.chart), release_name=harbor.release_name,
+                         namespace=harbor.namespace, values=values, skip_await=harbor.skip_await,
+                         timeout_seconds=harbor.timeout_seconds)
+    return HarborReleaseArgs(chart=chart, secret_names=names, admin_password=admin_password,
+                             after=(tls.certificate,) if tls else ())
 
 
 def harbor_endpoint(settings: Settings, ca_pem: str | None = None) -> HarborEndpoint:
@@ -125,11 +161,11 @@ def rewrite_spec(settings: Settings) -> RewritePolicySpec:
                              excluded_namespaces=tuple(r.exclude_namespaces), failure_policy=r.failure_policy)
 
 
-def kyverno_install(settings: Settings) -> KyvernoInstall | None:
+def kyverno_install(settings: Settings) -> ChartInstall | None:
+    """Kyverno in its own namespace, when the stack asks this program to install it for image rewrite."""
     r = settings.image_rewrite
     if not r.install_kyverno:
         return None
-    chart = r.kyverno_chart
-    return KyvernoInstall(version=chart.version, chart=chart.path or chart.name,
-                          repository=None if chart.path else chart.repository)
+    return ChartInstall(source=chart_source(r.kyverno_chart), release_name="kyverno", namespace="kyverno",
+                        create_namespace=True, timeout_seconds=ADDON_TIMEOUT_SECONDS)
 

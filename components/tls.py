@@ -20,8 +20,8 @@ CERT_MANAGER_API = "cert-manager.io/v1"
 
 
 @dataclass(frozen=True)
-class TlsSpec:
-    """Everything the certificate chain needs, as plain values (built from Settings in __main__)."""
+class TlsArgs:
+    """Inputs of Tls: everything the certificate chain needs, as plain values (built from the settings in specs.py)."""
 
     namespace: str
     name: str
@@ -44,62 +44,62 @@ class TlsSpec:
         return f"{self.name}-ca"
 
 
-def _private_key(spec: TlsSpec, rotation: str) -> dict[str, Any]:
-    key: dict[str, Any] = {"algorithm": spec.private_key_algorithm, "rotationPolicy": rotation}
-    key["size"] = 256 if spec.private_key_algorithm == "ECDSA" else 2048
+def _private_key(args: TlsArgs, rotation: str) -> dict[str, Any]:
+    key: dict[str, Any] = {"algorithm": args.private_key_algorithm, "rotationPolicy": rotation}
+    key["size"] = 256 if args.private_key_algorithm == "ECDSA" else 2048
     return key
 
 
-def _await_ready(spec: TlsSpec) -> dict[str, str]:
+def _await_ready(args: TlsArgs) -> dict[str, str]:
     # pulumi-kubernetes (>= 4.18) waits on these annotations; a Certificate that never gets Ready fails `up`.
-    return {"pulumi.com/waitFor": "condition=Ready", "pulumi.com/timeoutSeconds": str(spec.await_timeout_seconds)}
+    return {"pulumi.com/waitFor": "condition=Ready", "pulumi.com/timeoutSeconds": str(args.await_timeout_seconds)}
 
 
-def issuer_documents(spec: TlsSpec) -> list[dict[str, Any]]:
+def issuer_documents(args: TlsArgs) -> list[dict[str, Any]]:
     """The self-signed Issuer, the CA Certificate and the CA Issuer (empty with an existing ClusterIssuer)."""
-    if spec.cluster_issuer:
+    if args.cluster_issuer:
         return []
-    meta = {"namespace": spec.namespace}
+    meta = {"namespace": args.namespace}
     return [
-        {"kind": "Issuer", "metadata": {**meta, "name": f"{spec.name}-selfsigned"}, "spec": {"selfSigned": {}}},
+        {"kind": "Issuer", "metadata": {**meta, "name": f"{args.name}-selfsigned"}, "spec": {"selfSigned": {}}},
         {
             "kind": "Certificate",
-            "metadata": {**meta, "name": spec.ca_secret, "annotations": _await_ready(spec)},
+            "metadata": {**meta, "name": args.ca_secret, "annotations": _await_ready(args)},
             "spec": {
                 "isCA": True,
-                "commonName": f"{spec.name}-ca",
+                "commonName": f"{args.name}-ca",
                 "subject": {"organizations": ["harbor-cache"]},
-                "secretName": spec.ca_secret,
-                "duration": spec.ca_duration,
-                "renewBefore": spec.ca_renew_before,
+                "secretName": args.ca_secret,
+                "duration": args.ca_duration,
+                "renewBefore": args.ca_renew_before,
                 # A renewed CA with a new key would invalidate the copy on every node: keep the key (DOMAIN.md S11).
-                "privateKey": _private_key(spec, "Never"),
-                "issuerRef": {"name": f"{spec.name}-selfsigned", "kind": "Issuer", "group": "cert-manager.io"},
+                "privateKey": _private_key(args, "Never"),
+                "issuerRef": {"name": f"{args.name}-selfsigned", "kind": "Issuer", "group": "cert-manager.io"},
             },
         },
-        {"kind": "Issuer", "metadata": {**meta, "name": f"{spec.name}-ca-issuer"},
-         "spec": {"ca": {"secretName": spec.ca_secret}}},
+        {"kind": "Issuer", "metadata": {**meta, "name": f"{args.name}-ca-issuer"},
+         "spec": {"ca": {"secretName": args.ca_secret}}},
     ]
 
 
-def leaf_document(spec: TlsSpec) -> dict[str, Any]:
+def leaf_document(args: TlsArgs) -> dict[str, Any]:
     """Harbor's serving Certificate with every name and address that clients and nodes use."""
-    issuer = ({"name": spec.cluster_issuer, "kind": "ClusterIssuer"} if spec.cluster_issuer
-              else {"name": f"{spec.name}-ca-issuer", "kind": "Issuer"})
+    issuer = ({"name": args.cluster_issuer, "kind": "ClusterIssuer"} if args.cluster_issuer
+              else {"name": f"{args.name}-ca-issuer", "kind": "Issuer"})
     body: dict[str, Any] = {
-        "secretName": spec.leaf_secret,
-        "commonName": spec.dns_names[0] if spec.dns_names else spec.ip_addresses[0],
-        "dnsNames": spec.dns_names,
-        "duration": spec.leaf_duration,
-        "renewBefore": spec.leaf_renew_before,
-        "privateKey": _private_key(spec, "Always"),
+        "secretName": args.leaf_secret,
+        "commonName": args.dns_names[0] if args.dns_names else args.ip_addresses[0],
+        "dnsNames": args.dns_names,
+        "duration": args.leaf_duration,
+        "renewBefore": args.leaf_renew_before,
+        "privateKey": _private_key(args, "Always"),
         "usages": ["digital signature", "key encipherment", "server auth"],
         "issuerRef": {**issuer, "group": "cert-manager.io"},
     }
-    if spec.ip_addresses:
-        body["ipAddresses"] = spec.ip_addresses
+    if args.ip_addresses:
+        body["ipAddresses"] = args.ip_addresses
     return {"kind": "Certificate",
-            "metadata": {"namespace": spec.namespace, "name": spec.leaf_secret, "annotations": _await_ready(spec)},
+            "metadata": {"namespace": args.namespace, "name": args.leaf_secret, "annotations": _await_ready(args)},
             "spec": body}
 
 
@@ -109,26 +109,26 @@ class Tls(pulumi.ComponentResource):
     leaf_secret_name: pulumi.Output[str]
     ca_pem: pulumi.Output[str]
 
-    def __init__(self, name: str, spec: TlsSpec, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, args: TlsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("harbor-cache:index:Tls", name, {}, opts)
         child = pulumi.ResourceOptions(parent=self)
         previous: list[pulumi.Resource] = []
-        for doc in issuer_documents(spec):
+        for doc in issuer_documents(args):
             res = k8s.apiextensions.CustomResource(
                 f"{name}-{doc['metadata']['name']}", api_version=CERT_MANAGER_API, kind=doc["kind"],
                 metadata=doc["metadata"], spec=doc["spec"],
                 opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=list(previous))))
             previous.append(res)
-        leaf_doc = leaf_document(spec)
+        leaf_doc = leaf_document(args)
         leaf = k8s.apiextensions.CustomResource(
-            f"{name}-{spec.leaf_secret}", api_version=CERT_MANAGER_API, kind="Certificate",
+            f"{name}-{args.leaf_secret}", api_version=CERT_MANAGER_API, kind="Certificate",
             metadata=leaf_doc["metadata"], spec=leaf_doc["spec"],
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=list(previous))))
         # The Secret id comes from the awaited Certificate's output, so the read waits for Ready and a preview of
         # a first install (where the Secret does not exist yet) shows the CA as unknown instead of failing.
-        secret_id = pulumi.Output.from_input(leaf.id).apply(lambda _: f"{spec.namespace}/{spec.leaf_secret}")
+        secret_id = pulumi.Output.from_input(leaf.id).apply(lambda _: f"{args.namespace}/{args.leaf_secret}")
         leaf_secret = k8s.core.v1.Secret.get(f"{name}-leaf-secret", secret_id, opts=child)
-        self.leaf_secret_name = pulumi.Output.from_input(spec.leaf_secret)
+        self.leaf_secret_name = pulumi.Output.from_input(args.leaf_secret)
         self.ca_pem = pulumi.Output.unsecret(leaf_secret.data.apply(_ca_from_secret_data))
         self.certificate = leaf
         self.register_outputs({"leaf_secret_name": self.leaf_secret_name, "ca_pem": self.ca_pem})

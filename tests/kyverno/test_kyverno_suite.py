@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
-from components.kyverno import (
+from components.rewrite_policy import (
     AUTOGEN_ANNOTATION,
     RULE_CONTAINERS,
     RULE_EPHEMERAL_CONTAINERS,

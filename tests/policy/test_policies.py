@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 from pulumi_policy.proxy import UNKNOWN_NUMBER_VALUE, UNKNOWN_STRING_VALUE
 
-from components.config import load_stack_file, validate
 from components.containerd import NodeMirrorSpec, UpstreamMirror, render_certs_files
-from components.harbor import PinnedSecretNames, harbor_values
-from components.kyverno import RewritePolicySpec, build_rewrite_policy
+from components.harbor_values import PinnedSecretNames, harbor_values
 from components.node_script import ScriptParams, render_script
-from components.tls import TlsSpec, issuer_documents, leaf_document
+from components.rewrite_policy import RewritePolicySpec, build_rewrite_policy
+from components.settings import load_stack_file, validate
+from components.tls import TlsArgs, issuer_documents, leaf_document
 from policy import policies as p
 from policy.props import UNKNOWN, parse_duration, parse_quantity, plain, stack_of
 from tests.policy.support import Res, run_resource_policy, run_stack_policy
@@ -257,14 +257,14 @@ def test_mirror_override_path() -> None:
 
 
 def test_certificate_lifetimes_pass_program_documents() -> None:
-    spec = TlsSpec(namespace="harbor", name="harbor", dns_names=["harbor.example"])
+    spec = TlsArgs(namespace="harbor", name="harbor", dns_names=["harbor.example"])
     for doc in [*issuer_documents(spec), leaf_document(spec)]:
         if doc["kind"] == "Certificate":
             assert not run_resource_policy(p.certificate_lifetimes, CERT, doc), doc["metadata"]["name"]
 
 
 def test_certificate_lifetimes_fail_short_ca_and_leaf_without_renew_before() -> None:
-    spec = TlsSpec(namespace="harbor", name="harbor", dns_names=["harbor.example"])
+    spec = TlsArgs(namespace="harbor", name="harbor", dns_names=["harbor.example"])
     ca = copy.deepcopy(issuer_documents(spec)[1])
     del ca["spec"]["duration"]
     found = run_resource_policy(p.certificate_lifetimes, CERT, ca)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from components.config import SettingsError, load_stack_file, validate
+from components.settings import SettingsError, load_stack_file, validate
 
 ROOT = Path(__file__).resolve().parents[2]
 ECR = "https://255250787067.dkr.ecr.ap-northeast-2.amazonaws.com"
@@ -51,16 +51,35 @@ def test_example_stacks_validate(stack: str) -> None:
 
 
 def test_cli_check_accepts_examples_and_rejects_bad_file(tmp_path: Path) -> None:
-    ok = subprocess.run([sys.executable, "-m", "components.config", "check", "Pulumi.dev.yaml", "Pulumi.prod.yaml"],
+    ok = subprocess.run([sys.executable, "-m", "components.settings", "check", "Pulumi.dev.yaml", "Pulumi.prod.yaml"],
                         cwd=ROOT, capture_output=True, text=True, check=False)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     bad = tmp_path / "Pulumi.bad.yaml"
     bad.write_text("config:\n  harbor-cache:adminPassword: plain\n  harbor-cache:upstream:\n    url: http://x\n")
-    result = subprocess.run([sys.executable, "-m", "components.config", "check", str(bad)],
+    result = subprocess.run([sys.executable, "-m", "components.settings", "check", str(bad)],
                             cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 1
     assert "harbor-cache:adminPassword is stored in plaintext" in result.stdout
     assert "harbor-cache:harbor must be set" in result.stdout
+
+
+def test_old_check_command_still_works() -> None:
+    # `python -m components.config check` is kept as an alias of `python -m components.settings check`.
+    ok = subprocess.run([sys.executable, "-m", "components.config", "check", "Pulumi.dev.yaml"],
+                        cwd=ROOT, capture_output=True, text=True, check=False)
+    assert (ok.returncode, ok.stdout) == (0, "Pulumi.dev.yaml: ok\n"), ok.stderr
+    usage = subprocess.run([sys.executable, "-m", "components.settings"], cwd=ROOT, capture_output=True, text=True,
+                           check=False)
+    assert usage.returncode == 2 and "usage: python -m components.settings check" in usage.stderr
+
+
+def test_settings_validation_does_not_import_pulumi() -> None:
+    # Checking a stack file offline needs neither Pulumi nor pulumi_kubernetes.
+    code = ("import sys; from components.settings import load_stack_file, validate; "
+            "validate(*load_stack_file('Pulumi.prod.yaml')); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pulumi', 'pulumi_kubernetes')))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
 
 
 def test_missing_admin_password() -> None:
@@ -170,14 +189,53 @@ def test_unknown_nested_key_in_list_item() -> None:
     assert any(e.startswith("harbor-cache:nodes.hosts[0].adress is not a known setting") for e in errors_of(raw))
 
 
-def test_replication_cron_validated_like_harbor() -> None:
+@pytest.mark.parametrize(("trigger", "reason"), [
+    ("*/5 * * * *", "must have 6 space-separated fields"),
+    ("5 0 * * * *", "the 1st field (seconds) must be 0"),
+    ("0 * 0 * * *", "the 2nd field (minutes) must not be *"),
+    ("0 0 25 * * *", "'25' is outside 0-23"),  # accepted by settings before, refused by Harbor's check at preview
+    ("0 0 0 * JAN-FOO *", "outside 1-12"),
+])
+def test_replication_cron_validated_like_harbor(trigger: str, reason: str) -> None:
     raw = base()
-    raw["replication"] = {"enabled": True, "trigger": "*/5 * * * *"}
-    assert any("6-field cron" in e for e in errors_of(raw))
-    raw["replication"]["trigger"] = "5 0 * * * *"
-    assert any("seconds field to be 0" in e for e in errors_of(raw))
-    raw["replication"]["trigger"] = "0 0 */6 * * *"
+    raw["replication"] = {"enabled": True, "trigger": trigger}
+    (error,) = [e for e in errors_of(raw) if "trigger" in e]
+    assert error.startswith(f"harbor-cache:replication.trigger: '{trigger}' is neither 'manual' nor a cron")
+    assert reason in error and "e.g. '0 0 */6 * * *'" in error
+
+
+@pytest.mark.parametrize("trigger", ["manual", "0 0 */6 * * *", "0 30 2 * * MON-FRI", "0 0 0 1 * ?"])
+def test_replication_triggers_harbor_accepts(trigger: str) -> None:
+    raw = base()
+    raw["replication"] = {"enabled": True, "trigger": trigger}
     validate(raw, ALL_SECRETS)
+
+
+def test_settings_and_provider_check_share_the_cron_rule() -> None:
+    from components import rules
+    from components.settings import sections
+
+    # One parser: the settings validator calls the rule the ReplicationPolicy provider's check uses.
+    assert sections.cron_problem is rules.cron_problem
+
+
+@pytest.mark.parametrize(("raw_key", "value", "key"), [
+    (("harbor", "namespace"), "Harbor", "harbor-cache:harbor.namespace"),
+    (("imageRewrite", "excludeNamespaces"), ["kube-system", "Bad_ns"], "harbor-cache:imageRewrite.excludeNamespaces"),
+])
+def test_namespaces_must_be_dns_labels(raw_key: tuple[str, str], value: Any, key: str) -> None:
+    raw = base()
+    raw.setdefault(raw_key[0], {})[raw_key[1]] = value
+    assert any(e.startswith(key) and "is not a DNS label" in e for e in errors_of(raw))
+
+
+def test_cross_section_problems_are_one_error_each_naming_its_key() -> None:
+    raw = base()
+    raw["production"] = True
+    raw["replication"] = {"enabled": True, "project": "mif"}
+    errors = errors_of(raw)
+    assert any(e.startswith("harbor-cache:harbor.tlsMode is http") for e in errors)
+    assert any(e.startswith("harbor-cache:replication.project 'mif' is the proxy-cache project") for e in errors)
 
 
 def test_expose_requires_node_reachable_address() -> None:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.config import Settings, validate
-from components.harbor import PinnedSecretNames, harbor_values, pinned_secret_data
+import bcrypt
+
+from components.harbor_values import PinnedSecretNames, harbor_values
+from components.pinned_secrets import ROLES, PinnedSecretValuesProvider, generate_pinned_values
+from components.settings import Settings, validate
 
 SECRETS = {"adminPassword": True, "upstreamSecretKey": True}
 ECR = "https://255250787067.dkr.ecr.ap-northeast-2.amazonaws.com"
@@ -89,7 +92,31 @@ def test_override_values_merge_last() -> None:
 
 
 def test_pinned_secrets_have_the_shapes_harbor_needs() -> None:
-    data = pinned_secret_data(NAMES)
-    assert len(data[NAMES.secret_key]["secretKey"]) == 16
-    assert data[NAMES.token]["tls.crt"].startswith("-----BEGIN CERTIFICATE-----")
-    assert data[NAMES.registry_credentials]["REGISTRY_HTPASSWD"].startswith("harbor_registry_user:$2")
+    data = generate_pinned_values()
+    assert set(data) == set(ROLES)
+    assert len(data["secret_key"]["secretKey"]) == 16
+    assert data["token"]["tls.crt"].startswith("-----BEGIN CERTIFICATE-----")
+    assert data["token"]["tls.key"].startswith("-----BEGIN RSA PRIVATE KEY-----")
+    user, _, digest = data["registry_credentials"]["REGISTRY_HTPASSWD"].partition(":")
+    assert user == values_of_settings()["registry"]["credentials"]["username"]
+    assert bcrypt.checkpw(data["registry_credentials"]["REGISTRY_PASSWD"].encode(), digest.encode())
+
+
+def test_every_generated_role_is_a_secret_the_values_name() -> None:
+    for role in ROLES:
+        assert getattr(NAMES, role).startswith("harbor-pinned-")
+    assert NAMES.admin not in {getattr(NAMES, role) for role in ROLES}  # the admin Secret holds the stack secret
+
+
+def test_pinned_values_are_made_at_create_only() -> None:
+    provider = PinnedSecretValuesProvider()
+    first = provider.create({"release": "harbor", "values": None})
+    second = provider.create({"release": "harbor", "values": None})
+    assert first.outs is not None and second.outs is not None
+    assert first.outs["values"] != second.outs["values"]  # fresh at each create ...
+    diff = provider.diff(first.id, first.outs, {"release": "harbor", "values": None})
+    assert diff.changes is False  # ... and never changed by a later run
+
+
+def values_of_settings() -> dict[str, Any]:
+    return harbor_values(settings(), NAMES, None)

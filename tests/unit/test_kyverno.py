@@ -1,4 +1,4 @@
-"""The rewrite ClusterPolicy builder, its settings checks and the ImageRewrite component (under mocks)."""
+"""The rewrite ClusterPolicy builder, the rewrite settings checks and the ImageRewrite component (under mocks)."""
 
 from __future__ import annotations
 
@@ -10,21 +10,19 @@ import pulumi
 import pytest
 from pulumi.runtime import mocks
 
-from components.kyverno import (
+from components.helm import ChartInstall, ChartSource
+from components.kyverno import WAIT_FOR_ANNOTATION, ImageRewrite, ImageRewriteArgs
+from components.rewrite_policy import (
     AUTOGEN_ANNOTATION,
     RULE_CONTAINERS,
     RULE_EPHEMERAL_CONTAINERS,
     RULE_INIT_CONTAINERS,
-    WAIT_FOR_ANNOTATION,
-    ImageRewrite,
-    ImageRewriteArgs,
-    KyvernoInstall,
     RewritePolicySpec,
     build_rewrite_policy,
     image_regex,
-    rewrite_settings_errors,
     spec_errors,
 )
+from components.settings.rewrite import rewrite_settings_errors
 from tests.support.pulumi_mocks import mocked_runtime
 
 ECR = "255250787067.dkr.ecr.ap-northeast-2.amazonaws.com"
@@ -293,16 +291,19 @@ def test_component_creates_policy_awaited_ready(monitor: mocks.MockMonitor) -> A
 
 @pulumi.runtime.test
 def test_component_installs_pinned_kyverno(monitor: mocks.MockMonitor) -> Any:
-    install = KyvernoInstall(values={"admissionController": {"replicas": 3}})
+    install = ChartInstall(ChartSource("kyverno", "3.9.0", "https://kyverno.github.io/kyverno/"),
+                           release_name="kyverno", namespace="kyverno", create_namespace=True,
+                           values={"admissionController": {"replicas": 3}})
     component = ImageRewrite("rw", ImageRewriteArgs(policy=SPEC, install=install))
 
     def check(_: str) -> None:
         urn, state = _registered(monitor, "::rw-kyverno")
         assert "harbor-cache:index:ImageRewrite$kubernetes:helm.sh/v3:Release" in urn
+        assert state["name"] == "kyverno"
         assert state["chart"] == "kyverno" and state["version"] == "3.9.0"
         assert state["repositoryOpts"] == {"repo": "https://kyverno.github.io/kyverno/"}
         assert state["namespace"] == "kyverno" and state["createNamespace"] is True
-        assert state["skipAwait"] is False
+        assert state["skipAwait"] is False and state["atomic"] is True  # through the one Helm helper
         assert state["values"] == {"admissionController": {"replicas": 3}}
 
     return component.policy_name.apply(check)
@@ -310,7 +311,8 @@ def test_component_installs_pinned_kyverno(monitor: mocks.MockMonitor) -> Any:
 
 @pulumi.runtime.test
 def test_component_installs_from_local_chart(monitor: mocks.MockMonitor) -> Any:
-    install = KyvernoInstall(chart="./charts/kyverno", repository=None)
+    install = ChartInstall(ChartSource("kyverno", "3.9.0", path="./charts/kyverno"), release_name="kyverno",
+                           namespace="kyverno")
     component = ImageRewrite("rw", ImageRewriteArgs(policy=SPEC, install=install))
 
     def check(_: str) -> None:

@@ -13,12 +13,16 @@ import pytest
 import yaml
 from pulumi.runtime import settings
 
-from components.config import SECRET_KEYS
+from components import pinned_secrets
+from components.settings import SECRET_KEYS
 from tests.support.pulumi_mocks import mocked_runtime
 
 ROOT = Path(__file__).resolve().parents[2]
 FAKE_SECRETS = {"adminPassword": "admin-pw-123", "upstreamSecretKey": "aws-secret-456",
                 "sshPrivateKey": "-----BEGIN OPENSSH PRIVATE KEY-----\nfake\n-----END OPENSSH PRIVATE KEY-----\n"}
+SECRET_SIG = ("4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270")
+# What PinnedSecretValues' provider would have generated at create (the mocks stand in for the provider).
+FAKE_PINNED = {role: {"value": f"pinned-{role}-789"} for role in pinned_secrets.ROLES}
 
 
 class ProgramMocks(pulumi.runtime.Mocks):
@@ -34,12 +38,14 @@ class ProgramMocks(pulumi.runtime.Mocks):
             state.update(policy_id=7, last_execution_status="Succeed")
         elif args.typ == "kubernetes:core/v1:Secret" and args.resource_id:
             state["data"] = {"ca.crt": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t"}  # "-----BEGIN CERTIFICATE-----"
+        elif args.typ == "pulumi-python:dynamic/harbor:PinnedSecretValues":
+            state["values"] = FAKE_PINNED
         elif args.typ == "kubernetes:helm.sh/v3:Release":
             state["status"] = {"status": "deployed"}
         return f"{args.name}-id", state
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
-        return {}
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
+        return {}, None
 
 
 def stack_config(stack: str) -> tuple[dict[str, str], list[str]]:
@@ -57,20 +63,47 @@ def stack_config(stack: str) -> tuple[dict[str, str], list[str]]:
 
 
 @pytest.fixture
-def run_program() -> Iterator[Any]:
+def run_program(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     from pulumi.runtime.stack import run_pulumi_func
     from pulumi.runtime.sync_await import _sync_await
+
+    def never(*_: Any) -> Any:
+        raise AssertionError("the program generated secret values itself (only PinnedSecretValues' create may)")
+
+    monkeypatch.setattr(pinned_secrets, "generate_pinned_values", never)
 
     def run(stack: str) -> dict[str, tuple[str, dict[str, Any]]]:
         config, secret_keys = stack_config(stack)
         with mocked_runtime(ProgramMocks(), stack=stack) as monitor:
+            # The engine stores the outputs a resource lists in additionalSecretOutputs as secrets; so do we.
+            secret_outputs: dict[str, set[str]] = {}
+            register = monitor.RegisterResource
+
+            def recording(request: Any) -> Any:
+                secret_outputs[request.name] = set(request.additionalSecretOutputs)
+                return register(request)
+
+            setattr(monitor, "RegisterResource", recording)  # noqa: B010 - replaces a method on this instance
             pulumi.runtime.set_all_config(config, secret_keys)
             settings.SETTINGS.rpc_manager.clear()
-            _sync_await(run_pulumi_func(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")))
-            return {urn: (urn.split("::")[2], res.state) for urn, res in monitor.get_registered_resources().items()}
+            def program() -> None:
+                runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
+
+            _sync_await(run_pulumi_func(program))
+            return {urn: (urn.split("::")[2], as_stored(res.state, secret_outputs.get(urn.split("::")[-1], set())))
+                    for urn, res in monitor.get_registered_resources().items()}
 
     yield run
     pulumi.runtime.set_all_config({}, [])
+
+
+def as_stored(state: dict[str, Any], secret_keys: set[str]) -> dict[str, Any]:
+    """The state with the outputs in `secret_keys` wrapped as secrets, as the engine stores them."""
+    def secret(value: Any) -> Any:
+        is_secret = isinstance(value, dict) and value.get(SECRET_SIG[0]) == SECRET_SIG[1]
+        return value if is_secret else {SECRET_SIG[0]: SECRET_SIG[1], "value": value}
+
+    return {k: secret(v) if k in secret_keys else v for k, v in state.items()}
 
 
 def by_type(resources: dict[str, tuple[str, dict[str, Any]]], typ: str) -> list[dict[str, Any]]:
@@ -120,8 +153,6 @@ def test_components_parent_their_children(run_program: Any) -> None:
             "harbor-cache:index:NodeMirror"} <= parents
 
 
-SECRET_SIG = ("4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270")
-
 
 def without_secrets(value: Any) -> Any:
     """The value with every Pulumi-secret-wrapped part removed (what would be plaintext in state)."""
@@ -139,7 +170,19 @@ def test_secrets_are_pulumi_secrets_wherever_they_appear(run_program: Any) -> No
     everything = json.dumps({urn: state for urn, (_, state) in resources.items()}, default=str)
     assert FAKE_SECRETS["adminPassword"] in everything  # it is there (in the admin Secret) ...
     plain = json.dumps({urn: without_secrets(state) for urn, (_, state) in resources.items()}, default=str)
-    for value in FAKE_SECRETS.values():
+    for value in [*FAKE_SECRETS.values(), *(data["value"] for data in FAKE_PINNED.values())]:
         assert value not in plain  # ... but only inside secret-wrapped values
     (rel,) = by_type(resources, "kubernetes:helm.sh/v3:Release")
     assert FAKE_SECRETS["adminPassword"] not in json.dumps(rel["values"])
+
+
+def test_pinned_secrets_come_from_values_made_at_create(run_program: Any) -> None:
+    resources = run_program("dev")
+    (generated,) = [(name, state) for name, (t, state) in resources.items() if t.endswith(":PinnedSecretValues")]
+    assert generated[1]["release"] == "harbor"
+    secrets = {state["metadata"]["name"]: state for _, (t, state) in resources.items()
+               if t.endswith("kubernetes:core/v1:Secret") and "stringData" in state}
+    pinned = {name: state for name, state in secrets.items() if name != "harbor-pinned-admin"}
+    assert len(pinned) == len(pinned_secrets.ROLES)
+    assert {json.dumps(state["stringData"]) for state in pinned.values()} == {
+        json.dumps({SECRET_SIG[0]: SECRET_SIG[1], "value": data}) for data in FAKE_PINNED.values()}

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from components.tls import TlsSpec, issuer_documents, leaf_document
+from components.tls import TlsArgs, issuer_documents, leaf_document
 
-SPEC = TlsSpec(namespace="harbor", name="harbor", dns_names=["harbor.harbor.svc.cluster.local", "harbor.local"],
+SPEC = TlsArgs(namespace="harbor", name="harbor", dns_names=["harbor.harbor.svc.cluster.local", "harbor.local"],
                ip_addresses=["10.0.0.11"])
 
 
@@ -36,7 +36,7 @@ def test_certificates_are_awaited_until_ready() -> None:
 
 
 def test_existing_cluster_issuer_replaces_the_chain() -> None:
-    spec = TlsSpec(namespace="harbor", name="harbor", dns_names=["harbor.local"], cluster_issuer="corp-ca")
+    spec = TlsArgs(namespace="harbor", name="harbor", dns_names=["harbor.local"], cluster_issuer="corp-ca")
     assert issuer_documents(spec) == []
     assert leaf_document(spec)["spec"]["issuerRef"] == {"name": "corp-ca", "kind": "ClusterIssuer",
                                                         "group": "cert-manager.io"}

@@ -13,15 +13,15 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.config import load_stack_file, validate
 from components.containerd import NodeMirrorSpec, UpstreamMirror, render_certs_files
-from components.harbor import PinnedSecretNames, harbor_values
 from components.harbor_api.client import HarborEndpoint
 from components.harbor_api.resources import Project, Registry, ReplicationPolicy
-from components.kyverno import RewritePolicySpec, build_rewrite_policy
+from components.harbor_values import PinnedSecretNames, harbor_values
 from components.node_script import ScriptParams
 from components.node_ssh import NodeContainerdConfig
-from components.tls import CERT_MANAGER_API, TlsSpec, issuer_documents, leaf_document
+from components.rewrite_policy import RewritePolicySpec, build_rewrite_policy
+from components.settings import load_stack_file, validate
+from components.tls import CERT_MANAGER_API, TlsArgs, issuer_documents, leaf_document
 
 ECR_HOST = "255250787067.dkr.ecr.ap-northeast-2.amazonaws.com"
 HARBOR = "10.20.0.11:30003"
@@ -68,7 +68,7 @@ k8s.helm.v3.Release(
     "harbor", name="harbor", namespace=namespace, chart=str(Path(__file__).parent / "charts" / "harbor"),
     version="~1.18" if bad else "1.18.2", values=values, skip_await=True, opts=k8s_opts)
 
-tls = TlsSpec(namespace="harbor", name="harbor", dns_names=["harbor.prod.example.internal"])
+tls = TlsArgs(namespace="harbor", name="harbor", dns_names=["harbor.prod.example.internal"])
 for original in [*issuer_documents(tls), leaf_document(tls)]:
     doc = copy.deepcopy(original)
     if bad and doc["spec"].get("isCA"):
