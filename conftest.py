@@ -1,4 +1,8 @@
-"""Repository-wide pytest settings: in CI a skipped test is a failed test (a tier must never skip there)."""
+"""Repository-wide pytest settings: in CI a skipped test is a failed test (a tier must never skip there).
+
+This hook is the only place that reads ``CI``. Tests say what they need with tests/support/requirements.py,
+which skips when something is missing; here that skip becomes a failure under CI.
+"""
 
 from __future__ import annotations
 

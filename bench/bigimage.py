@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from bench.common import run
-from tests.support.testbed import build_oci_image
+from lab.testbed import build_oci_image
 
 REPO = "bench/big"
 TAG = "v1"

@@ -25,7 +25,7 @@ from bench.slowlink import SlowUpstream
 from components.containerd import NodeMirrorSpec, UpstreamMirror, etc_hosts_line, render_certs_files
 from components.node_script import ScriptParams
 from components.node_ssh import run_node_script
-from tests.support.testbed import PROJECT, SOCKET, Node, Testbed, crictl_bin
+from lab.testbed import PROJECT, SOCKET, Node, Testbed, crictl_bin
 
 PULL_TIMEOUT = 900.0
 

@@ -21,8 +21,8 @@ from pulumi import automation as auto
 
 from bench.common import ROOT, RUNS, SUBNET, WORK, Figure, median, now, save, step
 from bench.memory import PeakRss
-from tests.support.engine import copy_program, engine_env, python_project, stack
-from tests.support.testbed import NODE_HEALTH_COMMAND, NODE_RESTART_COMMAND, PROJECT, Node, Testbed
+from lab.engine import copy_program, engine_env, python_project, stack
+from lab.testbed import NODE_HEALTH_COMMAND, NODE_RESTART_COMMAND, PROJECT, Node, Testbed
 
 PROGRAM = ROOT / "bench" / "fleet_program"
 SIZES = tuple(int(x) for x in os.environ.get("HARBOR_CACHE_BENCH_FLEET_SIZES", "1,8,32").split(","))

@@ -21,10 +21,10 @@ from pulumi import automation as auto
 
 from bench.common import ROOT, RUNS, SUBNET, WORK, Figure, median, now, save, step
 from bench.memory import PeakRss
-from tests.support.engine import copy_program, engine_env, python_project, stack
-from tests.support.kube import free_port
-from tests.support.lifecycle import StackFile, copy_project, ssh_keypair
-from tests.support.sandbox import Sandbox, SandboxSpec
+from lab.engine import copy_program, engine_env, python_project, stack
+from lab.processes import free_port
+from lab.project import StackFile, copy_project, ssh_keypair
+from lab.sandbox import Sandbox, SandboxSpec
 
 MINIMAL = ROOT / "bench" / "minimal_program"
 HARBOR_TYPES = "pulumi-python:dynamic/harbor:"

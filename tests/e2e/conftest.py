@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.engine import require_engine
-from tests.support.fake_controllers import FakeControllers
-from tests.support.kube import LocalKube
+from lab.controllers import FakeControllers
+from lab.kube import LocalKube
+from tests.support.requirements import require_engine, require_kube
 
 
 @pytest.fixture(scope="session")
@@ -17,6 +17,7 @@ def local_kube(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKube]:
     """A running etcd + kube-apiserver on loopback for the whole session, with the fake controllers finishing
     what kube-controller-manager would (foreground deletions, namespace finalization)."""
     require_engine()
+    require_kube()
     kube = LocalKube(Path(tmp_path_factory.mktemp("kube")))
     kube.start()
     controllers = FakeControllers(kube.kubeconfig_path).start()

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.engine import copy_program, engine_env, require_engine, stack
-from tests.support.kube import LocalKube
+from lab.engine import copy_program, engine_env, stack
+from lab.kube import LocalKube
+from tests.support.requirements import require_engine
 
 pytestmark = pytest.mark.engine
 PROGRAM = Path(__file__).parent / "smoke_program"

@@ -15,17 +15,21 @@ import pytest
 import yaml
 from cryptography import x509
 
-from tests.support.fake_controllers import FakeControllers
-from tests.support.kube import REPO, LocalKube, pid_alive, read_versions
+from lab.controllers import FakeControllers
+from lab.kube import LocalKube
+from lab.paths import CRDS, read_versions
+from lab.paths import ROOT as REPO
+from lab.processes import pid_alive
+from tests.support.requirements import require_kube
 
 pytestmark = pytest.mark.engine
 
-CRDS = REPO / "sandbox" / "crds"
 NS = "harbor"
 
 
 @pytest.fixture(scope="module")
 def kube(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKube]:
+    require_kube()
     with LocalKube(tmp_path_factory.mktemp("kube")) as running:
         print(f"control plane ready in {running.start_seconds:.1f}s at {running.server_url}")
         yield running

@@ -24,20 +24,13 @@ from typing import Any
 import pytest
 from pulumi import automation as auto
 
-from tests.support.engine import TOOLS_BIN, engine_env, python_project, require_engine, stack
-from tests.support.kube import free_port
-from tests.support.lifecycle import (
-    ROOT,
-    StackFile,
-    Timings,
-    certs_tree,
-    containerd_pids,
-    copy_project,
-    hosts_toml,
-    require_root,
-    ssh_keypair,
-)
-from tests.support.sandbox import Sandbox, SandboxSpec
+from lab.engine import engine_env, python_project, stack
+from lab.paths import ROOT, TOOLS_BIN
+from lab.processes import free_port
+from lab.project import StackFile, copy_project, ssh_keypair
+from lab.sandbox import Sandbox, SandboxSpec
+from tests.support.lifecycle import Timings, certs_tree, containerd_pids, hosts_toml
+from tests.support.requirements import require_engine, require_root
 
 pytestmark = pytest.mark.engine
 

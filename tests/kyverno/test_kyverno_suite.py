@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -30,7 +29,8 @@ from components.rewrite_policy import (
     build_rewrite_policy,
     image_regex,
 )
-from tests.support.kube import read_versions, tools_root
+from lab.paths import read_versions, tools_root
+from tests.support.requirements import require
 
 SUITE = Path(__file__).parent
 ECR = "255250787067.dkr.ecr.ap-northeast-2.amazonaws.com"
@@ -76,15 +76,12 @@ def kyverno_binary() -> Path | None:
 
 @pytest.fixture(scope="module")
 def kyverno() -> Path:
-    """The Kyverno CLI; missing fails under CI=true and skips elsewhere."""
+    """The Kyverno CLI; missing skips (fails in CI)."""
     binary = kyverno_binary()
-    if binary is None:
-        version = read_versions()["KYVERNO_VERSION"]
-        reason = (f"Kyverno CLI {version} is not built in {tools_root()}/kyverno-{version}/bin "
-                  "(HARBOR_CACHE_TOOLS); run scripts/build-tools kyverno")
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
+    version = read_versions()["KYVERNO_VERSION"]
+    require([] if binary else [f"Kyverno CLI {version} in {tools_root()}/kyverno-{version}/bin"],
+            "the Kyverno suite", "run scripts/build-tools kyverno")
+    assert binary is not None
     return binary
 
 

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from components.node_ssh import NodeContainerdConfigProvider, NodeError, NodePullCheckProvider
+from lab.testbed import IMAGE_REPO, PROJECT, Node, Testbed, crictl_bin
 from tests.support.node_cases import http_spec, https_spec, node_of, node_props
-from tests.support.testbed import IMAGE_REPO, PROJECT, Node, Testbed, crictl_bin
 
 pytestmark = pytest.mark.nodes
 FLAVORS = ["1.6", "2"]

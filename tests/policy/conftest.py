@@ -7,19 +7,20 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.engine import ROOT, require_engine
-from tests.support.kube import LocalKube
+from lab.kube import LocalKube
+from lab.paths import CRDS
+from tests.support.requirements import require_engine, require_kube
 
 
 @pytest.fixture(scope="module")
 def policy_kube(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKube]:
-    """etcd + kube-apiserver on loopback, with the sandbox CRDs and the `harbor` namespace."""
+    """etcd + kube-apiserver on loopback, with the lab's CRDs and the `harbor` namespace."""
     require_engine()
+    require_kube()
     kube = LocalKube(Path(tmp_path_factory.mktemp("policy-kube")))
     kube.start()
     try:
-        kube.apply_manifests([ROOT / "sandbox" / "crds" / "cert-manager.yaml",
-                              ROOT / "sandbox" / "crds" / "kyverno.yaml"])
+        kube.apply_manifests([CRDS / "cert-manager.yaml", CRDS / "kyverno.yaml"])
         kube.kubectl("wait", "--for=condition=established", "--timeout=60s", "crd", "--all")
         kube.kubectl("create", "namespace", "harbor")
         yield kube

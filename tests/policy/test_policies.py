@@ -15,10 +15,10 @@ from components.node_script import ScriptParams, render_script
 from components.rewrite_policy import RewritePolicySpec, build_rewrite_policy
 from components.settings import load_stack_file, validate
 from components.tls import TlsArgs, issuer_documents, leaf_document
+from lab.paths import ROOT as REPO
 from policy import policies as p
 from policy.props import UNKNOWN, parse_duration, parse_quantity, plain, stack_of
 from tests.policy.support import Res, run_resource_policy, run_stack_policy
-from tests.support.kube import REPO
 
 ECR_HOST = "255250787067.dkr.ecr.ap-northeast-2.amazonaws.com"
 CA_PEM = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ\n-----END CERTIFICATE-----\n"

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from pulumi_policy import ResourceValidationPolicy, StackValidationPolicy
 
+from lab.paths import ROOT
 from policy.policies import DYNAMIC, POLICIES, secrets_secret
 from tests.policy.support import Res, run_resource_policy, run_stack_policy
-from tests.support.engine import ROOT
 
 BAD_CONFIG = {"production-uses-https": {"production": True}}
 

@@ -8,8 +8,9 @@ from typing import Any, TypeVar
 import pytest
 from pulumi.dynamic import Config, ConfigureRequest, ResourceProvider
 
-from components.harbor_api.client import HarborClient, HarborEndpoint
-from tests.support.harbor_double import HarborDouble
+from components.harbor_api.client import HarborClient
+from components.harbor_api.endpoint import HarborEndpoint
+from lab.harbor_double import HarborDouble
 
 PASSWORD = "s3cr3t-Admin-pw"
 ECR_URL = "https://255250787067.dkr.ecr.ap-northeast-2.amazonaws.com"

@@ -26,8 +26,8 @@ from components.harbor_api.client import (
     id_from_location,
     quote_q_value,
 )
+from lab.harbor_double import HarborDouble
 from tests.provider.conftest import ECR_URL, PASSWORD
-from tests.support.harbor_double import HarborDouble
 
 
 def _registry(client: HarborClient, name: str) -> int:

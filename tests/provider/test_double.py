@@ -11,8 +11,8 @@ from typing import Any
 
 import requests
 
+from lab.harbor_double import HarborDouble
 from tests.provider.conftest import PASSWORD
-from tests.support.harbor_double import HarborDouble
 
 AUTH = ("admin", PASSWORD)
 
@@ -79,7 +79,8 @@ def test_standalone_process_with_control_api(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "tests.support.harbor_double",
+            "lab",
+            "double",
             "--admin-password-file",
             str(pw),
             "--state-dir",

@@ -10,9 +10,9 @@ import pytest
 
 from components.harbor_api.client import HarborApiError, HarborClient
 from components.harbor_api.resources import UNKNOWN, ProjectProvider
+from lab.harbor_double import HarborDouble
 from tests.provider.conftest import ECR_URL
 from tests.provider.conftest import configured as _configured
-from tests.support.harbor_double import HarborDouble
 
 
 @pytest.fixture

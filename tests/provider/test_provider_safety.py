@@ -21,8 +21,8 @@ from components.harbor_api.resources import (
     ReplicationPolicy,
     ReplicationPolicyProvider,
 )
+from lab.harbor_double import HarborDouble
 from tests.provider.conftest import ECR_URL, PASSWORD, configured
-from tests.support.harbor_double import HarborDouble
 
 PROVIDERS = (RegistryProvider, ProjectProvider, ReplicationPolicyProvider)
 

@@ -10,8 +10,8 @@ import pytest
 
 from components.harbor_api.client import HarborApiError, HarborClient
 from components.harbor_api.resources import UNKNOWN, RegistryProvider
+from lab.harbor_double import HarborDouble
 from tests.provider.conftest import ECR_URL, configured
-from tests.support.harbor_double import HarborDouble
 
 
 @pytest.fixture

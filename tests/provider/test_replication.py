@@ -10,8 +10,8 @@ import pytest
 
 from components.harbor_api.client import HarborClient, HarborError
 from components.harbor_api.resources import UNKNOWN, ReplicationPolicyProvider, cron_problem
+from lab.harbor_double import HarborDouble
 from tests.provider.conftest import ECR_URL, configured
-from tests.support.harbor_double import HarborDouble
 
 
 @pytest.fixture

@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
-
-import pytest
 
 from components.containerd import NodeMirrorSpec, UpstreamMirror, etc_hosts_line, render_certs_files
 from components.node_script import ScriptParams
-from tests.support.testbed import HARBOR_NAME, PROJECT, UPSTREAM_HOST, Node, Testbed
+from lab.testbed import HARBOR_NAME, PROJECT, UPSTREAM_HOST, Node, Testbed
+from tests.support.requirements import require
 
 
 def node_of(bed: Testbed, flavor: str) -> Node:
-    """The first node of a flavor (skips, or fails with HARBOR_CACHE_REQUIRE_NODES=1, when absent)."""
+    """The first node of a flavor (skips, so fails in CI, when the bed has none)."""
     for node in bed.nodes:
         if node.flavor == flavor:
             return node
-    msg = f"no containerd {flavor} node: run scripts/build-tools containerd2"
-    if os.environ.get("HARBOR_CACHE_REQUIRE_NODES") == "1":
-        pytest.fail(msg)
-    pytest.skip(msg)
+    require([f"a containerd {flavor} node"], "this test", "run scripts/build-tools containerd2")
+    raise AssertionError("unreachable: require() skips")
 
 
 def http_spec(bed: Testbed) -> NodeMirrorSpec:

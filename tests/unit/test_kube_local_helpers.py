@@ -13,8 +13,12 @@ import pytest
 import yaml
 from cryptography import x509
 
-from tests.support import fake_controllers as fc
-from tests.support import kube
+from lab import kube
+from lab.controllers.certs import NotReady, build_certificate, key_pem, new_private_key, parse_duration
+from lab.controllers.client import KubeClient
+from lab.controllers.conditions import is_ready_for_generation, set_ready
+from lab.paths import read_versions
+from lab.processes import free_port
 
 
 def test_missing_binaries_name_scripts_setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -22,7 +26,7 @@ def test_missing_binaries_name_scripts_setup(tmp_path: Path, monkeypatch: pytest
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(kube.KubeToolsMissing, match=r"scripts/setup") as err:
         kube.find_binaries()
-    assert f"{tmp_path}/kube-{kube.read_versions()['KUBE_VERSION']}/bin" in str(err.value)
+    assert f"{tmp_path}/kube-{read_versions()['KUBE_VERSION']}/bin" in str(err.value)
 
 
 def test_pki_and_kubeconfig(tmp_path: Path) -> None:
@@ -42,7 +46,7 @@ def test_pki_and_kubeconfig(tmp_path: Path) -> None:
     assert config["current-context"] == config["contexts"][0]["name"]
     assert {"client-certificate-data", "client-key-data"} <= set(config["users"][0]["user"])
     (tmp_path / "kubeconfig").write_text(text)
-    client = fc.KubeClient(tmp_path / "kubeconfig")
+    client = KubeClient(tmp_path / "kubeconfig")
     try:
         assert client.server == "https://127.0.0.1:1234"
         assert Path(str(client.session.verify)).read_bytes() == (tmp_path / "ca.crt").read_bytes()
@@ -60,7 +64,7 @@ def test_not_started_instance(tmp_path: Path) -> None:
     with pytest.raises(kube.KubeError, match="start"):
         _ = local.server_url
     local.stop()  # harmless when nothing runs
-    assert kube.free_port() > 0
+    assert free_port() > 0
 
 
 def fake_binaries(folder: Path, apiserver: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -102,36 +106,36 @@ def test_readyz_timeout_names_the_log(tmp_path: Path, monkeypatch: pytest.Monkey
     ],
 )
 def test_parse_duration(text: str, expected: dt.timedelta) -> None:
-    assert fc.parse_duration(text, dt.timedelta(0)) == expected
+    assert parse_duration(text, dt.timedelta(0)) == expected
 
 
 def test_parse_duration_rejects_garbage() -> None:
-    with pytest.raises(fc.NotReady, match="duration"):
-        fc.parse_duration("10 days", dt.timedelta(0))
+    with pytest.raises(NotReady, match="duration"):
+        parse_duration("10 days", dt.timedelta(0))
 
 
 def test_ca_issues_leaf_with_requested_names() -> None:
-    ca_key = fc.new_private_key({"algorithm": "ECDSA"})
-    ca = fc.build_certificate({"commonName": "ca", "isCA": True}, ca_key, None)
-    key = fc.new_private_key({"algorithm": "Ed25519"})
+    ca_key = new_private_key({"algorithm": "ECDSA"})
+    ca = build_certificate({"commonName": "ca", "isCA": True}, ca_key, None)
+    key = new_private_key({"algorithm": "Ed25519"})
     spec = {
         "dnsNames": ["a.example"],
         "ipAddresses": ["10.1.2.3"],
         "usages": ["server auth", "digital signature"],
     }
-    leaf = fc.build_certificate(spec, key, (ca_key, ca))
+    leaf = build_certificate(spec, key, (ca_key, ca))
     leaf.verify_directly_issued_by(ca)
     names = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName)
     assert names.critical  # no subject: SANs must be critical
     assert names.value.get_values_for_type(x509.DNSName) == ["a.example"]
     assert leaf.extensions.get_extension_for_class(x509.KeyUsage).value.digital_signature
-    assert fc.key_pem(key, None).startswith(b"-----BEGIN PRIVATE KEY-----")
+    assert key_pem(key, None).startswith(b"-----BEGIN PRIVATE KEY-----")
     assert ca.extensions.get_extension_for_class(x509.KeyUsage).value.key_cert_sign
 
 
 def test_certificate_without_names_is_not_ready() -> None:
-    with pytest.raises(fc.NotReady, match="no commonName"):
-        fc.build_certificate({}, fc.new_private_key({"algorithm": "ECDSA"}), None)
+    with pytest.raises(NotReady, match="no commonName"):
+        build_certificate({}, new_private_key({"algorithm": "ECDSA"}), None)
 
 
 def test_set_ready_keeps_transition_time_and_is_idempotent() -> None:
@@ -139,12 +143,12 @@ def test_set_ready_keeps_transition_time_and_is_idempotent() -> None:
         "metadata": {"generation": 2},
         "status": {"conditions": [{"type": "Issuing", "status": "True"}]},
     }
-    status = fc.set_ready(obj, True, "Ready", "ok")
+    status = set_ready(obj, True, "Ready", "ok")
     assert status is not None
     types = [c["type"] for c in status["conditions"]]
     assert types == ["Issuing", "Ready"] and status["conditions"][1]["observedGeneration"] == 2
     obj["status"] = status
-    assert fc.set_ready(obj, True, "Ready", "ok") is None
-    assert fc.is_ready_for_generation(obj)
+    assert set_ready(obj, True, "Ready", "ok") is None
+    assert is_ready_for_generation(obj)
     obj["metadata"]["generation"] = 3
-    assert not fc.is_ready_for_generation(obj)
+    assert not is_ready_for_generation(obj)

@@ -9,7 +9,7 @@ provider = k8s.Provider("local", kubeconfig=config.require("kubeconfig"), cluste
 echo = Echo("echo", value=config.get("message") or "hello")
 config_map = k8s.core.v1.ConfigMap(
     "smoke", metadata={"name": "engine-smoke", "namespace": "default"},
-    data={"digest": echo.digest, "value": echo.value},  # type: ignore[attr-defined]
+    data={"digest": echo.digest, "value": echo.value},
     opts=pulumi.ResourceOptions(provider=provider))
-pulumi.export("digest", echo.digest)  # type: ignore[attr-defined]
+pulumi.export("digest", echo.digest)
 pulumi.export("configMap", config_map.metadata["name"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
 
 
@@ -27,6 +28,9 @@ class EchoProvider(ResourceProvider):
 
 class Echo(Resource, module="smoke", name="Echo"):
     """A dynamic resource of type pulumi-python:dynamic/smoke:Echo."""
+
+    value: pulumi.Output[str]
+    digest: pulumi.Output[str]
 
     def __init__(self, name: str, value: str) -> None:
         super().__init__(EchoProvider(), name, {"value": value, "digest": None})

@@ -1,6 +1,7 @@
-"""A whole harbor-cache sandbox on this machine, shared by ``scripts/sandbox`` and the e2e tests (needs root).
+"""A whole harbor-cache sandbox on this machine, shared by ``scripts/sandbox``, the e2e tests and the benchmarks
+(needs root).
 
-Pieces: a local etcd + kube-apiserver (``LocalKube``) with the cert-manager and Kyverno CRDs of sandbox/crds,
+Pieces: a local etcd + kube-apiserver (``LocalKube``) with the cert-manager and Kyverno CRDs of lab/files/crds,
 the fake controllers in the background, the node test bed (namespace nodes with sshd + containerd, the
 upstream registry, Harbor's pull path on ``harbor_port``) and the Harbor API double on loopback. Everything
 lives in one directory; ``sandbox.json`` there records addresses and process ids, so ``Sandbox.attach(dir)``
@@ -9,24 +10,23 @@ works from another process (``scripts/sandbox status|down``).
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.support.kube import LocalKube, pid_alive, process_start_time
-from tests.support.testbed import (
+from lab.harbor_double.client import DoubleClient
+from lab.kube import LocalKube
+from lab.paths import CHART, CRDS, ROOT
+from lab.processes import pid_alive, process_start_time, stop_process_group
+from lab.testbed import (
     IMAGE_REPO,
     IMAGE_TAG,
     NODE_HEALTH_COMMAND,
@@ -34,9 +34,6 @@ from tests.support.testbed import (
     Testbed,
     containerd2_bin,
 )
-
-ROOT = Path(__file__).resolve().parents[2]
-CRDS = ROOT / "sandbox" / "crds"
 
 
 def default_flavors(count: int = 3) -> list[str]:
@@ -77,51 +74,6 @@ class SandboxSpec:
     def node_addresses(self) -> list[str]:
         """Addresses the test bed gives its nodes (node1 = .1.11, ...)."""
         return [f"{self.subnet}.1.{11 + i}" for i in range(len(self.flavors))]
-
-
-class DoubleClient:
-    """The Harbor double's control API plus its Harbor API as admin (for out-of-band changes)."""
-
-    def __init__(self, url: str, control_url: str, admin_password: str) -> None:
-        self.url, self.control_url, self.admin_password = url, control_url, admin_password
-
-    def _call(self, method: str, url: str, body: Any = None, auth: bool = False) -> Any:
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(url, data=data, method=method)
-        req.add_header("Content-Type", "application/json")
-        if auth:
-            token = base64.b64encode(f"admin:{self.admin_password}".encode()).decode()
-            req.add_header("Authorization", f"Basic {token}")
-        with urllib.request.urlopen(req, timeout=10) as resp:  # loopback only
-            raw = resp.read()
-        return json.loads(raw) if raw else None
-
-    def state(self) -> dict[str, Any]:
-        """Registries, projects, policies, ... (secrets masked)."""
-        result: dict[str, Any] = self._call("GET", f"{self.control_url}/_double/state")
-        return result
-
-    def faults(self, **changes: Any) -> dict[str, Any]:
-        """Set faults (``down=True``, ``fail_next=3``, ...); returns all of them."""
-        result: dict[str, Any] = self._call("POST", f"{self.control_url}/_double/faults", changes)
-        return result
-
-    def api(self, method: str, path: str, body: Any = None) -> Any:
-        """Call Harbor's API (``/api/v2.0`` + path) as admin, as a person with the UI would."""
-        return self._call(method, f"{self.url}/api/v2.0{path}", body, auth=True)
-
-    def is_empty(self) -> bool:
-        """No registry, project or replication policy left."""
-        s = self.state()
-        return not (s["registries"] or s["projects"] or s["policies"])
-
-    def up(self) -> bool:
-        """The API port answers."""
-        try:
-            urllib.request.urlopen(f"{self.url}/api/v2.0/ping", timeout=2).close()  # loopback only
-        except (OSError, urllib.error.URLError):
-            return False
-        return True
 
 
 @dataclass
@@ -165,7 +117,7 @@ class Sandbox:
         try:
             self.kube.start()
             self.kube.apply_manifests([CRDS])
-            self._spawn("fake-controllers", [sys.executable, "-m", "tests.support.fake_controllers",
+            self._spawn("fake-controllers", [sys.executable, "-m", "lab", "controllers",
                                              "--kubeconfig", str(self.kubeconfig)])
             self._start_double()
             self.bed.start()
@@ -180,7 +132,8 @@ class Sandbox:
         """Stop everything this sandbox started (also one started by another process) and wipe its state."""
         self._load_processes()
         for name in list(self.processes):
-            _stop(self.processes.pop(name))
+            proc = self.processes.pop(name)
+            stop_process_group(proc.pid, proc.start_time, timeout=10.0)
         bed_state = self.dir / "bed" / "testbed.json"
         if bed_state.exists():
             Testbed.load(self.dir / "bed").stop()
@@ -234,7 +187,8 @@ class Sandbox:
         return {
             "kubeconfig": str(self.kubeconfig),
             "harbor": {"tlsMode": "http",
-                       "chart": {"name": "harbor", "version": "1.18.2", "path": str(work / "sandbox/chart/harbor")},
+                       "chart": {"name": "harbor", "version": "1.18.2",
+                                 "path": str(work / CHART.relative_to(ROOT))},
                        "expose": {"type": "nodePort", "nodeAddress": spec.host_addr,
                                   "nodePorts": {"http": spec.harbor_port}},
                        "skipAwait": True, "timeoutSeconds": 120, "apiUrl": self.double.url},
@@ -270,7 +224,7 @@ class Sandbox:
         password.write_text(self.spec.admin_password)
         password.chmod(0o600)
         self._spawn("harbor-double", [
-            sys.executable, "-m", "tests.support.harbor_double", "--port", str(self.spec.double_port),
+            sys.executable, "-m", "lab", "double", "--port", str(self.spec.double_port),
             "--control-port", str(self.spec.control_port), "--admin-password-file", str(password),
             "--state-dir", str(state)])
         end = time.monotonic() + 30
@@ -300,19 +254,3 @@ class Sandbox:
             with contextlib.suppress(ValueError, KeyError, TypeError):
                 data = json.loads(self.state_file.read_text())
                 self.processes = {k: _Process(**v) for k, v in data["processes"].items()}
-
-
-def _stop(proc: _Process, timeout: float = 10.0) -> None:
-    """SIGTERM, then SIGKILL; only when the pid is still the process we started (start time matches)."""
-    if not pid_alive(proc.pid, proc.start_time):
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    end = time.monotonic() + timeout
-    while pid_alive(proc.pid, proc.start_time) and time.monotonic() < end:
-        time.sleep(0.1)
-    if pid_alive(proc.pid, proc.start_time):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(proc.pid, os.WNOHANG)

@@ -1,4 +1,5 @@
-"""``scripts/sandbox up|down|status|demo``: the person's sandbox in ``.sandbox`` for the ``sandbox`` stack.
+"""``python -m lab sandbox up|down|status|demo`` (``scripts/sandbox``): the person's sandbox in ``.sandbox`` for
+the ``sandbox`` stack.
 
 ``demo`` starts the sandbox, runs ``pulumi up -s sandbox`` (file backend in ``.state``, passphrase from
 ``PULUMI_CONFIG_PASSPHRASE`` or the documented ``harbor-cache-sandbox``), pulls the test image on a node by its
@@ -12,16 +13,15 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
-from tests.support.engine import engine_env
-from tests.support.sandbox import ROOT, Sandbox, SandboxSpec
+from lab.engine import engine_env
+from lab.paths import ROOT, SANDBOX_PUBLIC_KEY
+from lab.sandbox.box import Sandbox, SandboxSpec
 
 STACK = "sandbox"
 SANDBOX_DIR = ROOT / ".sandbox"
 STATE_DIR = ROOT / ".state"
-PUBLIC_KEY = ROOT / "sandbox" / "ssh" / "sandbox_ed25519.pub"
-PASSPHRASE = "harbor-cache-sandbox"  # documented in README and Pulumi.sandbox.yaml
+PASSPHRASE = "harbor-cache-sandbox"  # noqa: S105 (sandbox-only, documented in README and Pulumi.sandbox.yaml)
 
 
 def pulumi_env() -> dict[str, str]:
@@ -49,7 +49,7 @@ def person_spec() -> SandboxSpec:
     """The fixed addresses of Pulumi.sandbox.yaml; the admin password decrypted from it."""
     password = pulumi("config", "get", "harbor-cache:adminPassword", "-s", STACK, capture=True).stdout.strip()
     return SandboxSpec(dir=str(SANDBOX_DIR), admin_password=password,
-                       authorized_keys=[PUBLIC_KEY.read_text().strip()])
+                       authorized_keys=[SANDBOX_PUBLIC_KEY.read_text().strip()])
 
 
 def up() -> Sandbox:
@@ -98,10 +98,16 @@ def demo() -> int:
     return 0 if ok else 1
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="scripts/sandbox", description=__doc__.split("\n")[0])
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``sandbox``."""
+    parser = subparsers.add_parser("sandbox", help="the sandbox for the `sandbox` stack (scripts/sandbox; root)",
+                                   description=(__doc__ or "").split("\n")[0])
     parser.add_argument("action", choices=["up", "down", "status", "demo"])
-    args = parser.parse_args(argv)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the action; a failed pulumi command exits 1 with its output."""
     try:
         if args.action == "up":
             up()
@@ -115,8 +121,3 @@ def main(argv: list[str] | None = None) -> int:
         print(f"failed: {' '.join(exc.cmd)} exited {exc.returncode}\n{exc.stderr or ''}", file=sys.stderr)
         return 1
     return 0
-
-
-if __name__ == "__main__":
-    os.chdir(Path(__file__).resolve().parents[2])
-    sys.exit(main())

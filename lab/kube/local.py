@@ -1,4 +1,4 @@
-"""A local Kubernetes control plane (etcd + kube-apiserver on loopback) for tests and sandboxes.
+"""A local Kubernetes control plane (etcd + kube-apiserver on loopback) for the sandbox, tests and people.
 
 Standard library only, so that ``scripts/kube-local`` runs with any Python 3. Each instance lives in its own
 state folder and picks free ports, so several can run side by side. Processes are started in their own
@@ -7,260 +7,28 @@ session and recorded in ``state.json``, so another process (the CLI's ``stop``) 
 
 from __future__ import annotations
 
-import base64
 import json
 import os
-import secrets
 import shutil
-import signal
-import socket
 import ssl
 import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[2]
-VERSIONS_ENV = REPO / "scripts" / "versions.env"
+from lab.kube.pki import kubeconfig_text, make_pki
+from lab.kube.tools import KubeError, apply_manifests, find_binaries, run_kubectl
+from lab.processes import free_port, pid_alive, process_start_time, stop_process_group, tail
+
 SERVICE_CIDR = "10.0.0.0/24"
-FIELD_MANAGER = "harbor-cache-tests"
-
-
-class KubeError(RuntimeError):
-    """The local control plane could not be found, started or used."""
-
-
-class KubeToolsMissing(KubeError):
-    """kube-apiserver or etcd has not been built yet."""
 
 
 class _PortTaken(KubeError):
     """A process lost the race for a port it was given; start() retries with new ports."""
-
-
-# --- binaries ---------------------------------------------------------------------------------------
-
-
-def read_versions(path: Path = VERSIONS_ENV) -> dict[str, str]:
-    """Parse the KEY=value lines of scripts/versions.env."""
-    out: dict[str, str] = {}
-    for raw in path.read_text().splitlines():
-        line = raw.strip()
-        if line and not line.startswith("#") and "=" in line:
-            key, _, value = line.partition("=")
-            out[key.strip()] = value.strip().strip("\"'")
-    return out
-
-
-def tools_root() -> Path:
-    """The tool cache: $HARBOR_CACHE_TOOLS, by default ~/.cache/harbor-cache-tools."""
-    return Path(os.environ.get("HARBOR_CACHE_TOOLS") or Path.home() / ".cache" / "harbor-cache-tools")
-
-
-def find_binaries() -> tuple[Path, Path]:
-    """Return (kube-apiserver, etcd): the pinned build in the tool cache, else both from PATH."""
-    version = read_versions()["KUBE_VERSION"]
-    folder = tools_root() / f"kube-{version}"
-    apiserver, etcd = folder / "bin" / "kube-apiserver", folder / "bin" / "etcd"
-    if (folder / ".done").exists() and apiserver.is_file() and etcd.is_file():
-        return apiserver, etcd
-    on_path = shutil.which("kube-apiserver"), shutil.which("etcd")
-    if on_path[0] and on_path[1]:
-        return Path(on_path[0]), Path(on_path[1])
-    raise KubeToolsMissing(
-        f"kube-apiserver and etcd {version} are not built: expected them in {folder}/bin "
-        f"(HARBOR_CACHE_TOOLS={tools_root()}). Run scripts/setup (or scripts/build-tools kube) first."
-    )
-
-
-def kubectl_path() -> str:
-    """kubectl from $KUBECTL or PATH."""
-    found = os.environ.get("KUBECTL") or shutil.which("kubectl")
-    if not found:
-        raise KubeError("kubectl not found on PATH (Debian: apt-get install kubectl); or set $KUBECTL")
-    return found
-
-
-# --- certificates -----------------------------------------------------------------------------------
-
-
-def _openssl(*args: str) -> None:
-    proc = subprocess.run(["openssl", *args], capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise KubeError(f"openssl {' '.join(args[:2])} failed: {proc.stderr.strip()}")
-
-
-def _new_key(path: Path) -> None:
-    _openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", str(path))
-    path.chmod(0o600)
-
-
-def _signed_cert(pki: Path, name: str, subject: str, extensions: Sequence[str]) -> None:
-    """Make <name>.key and <name>.crt signed by ca.crt/ca.key with the given X.509v3 extension lines."""
-    key, csr, ext = pki / f"{name}.key", pki / f"{name}.csr", pki / f"{name}.ext"
-    _new_key(key)
-    ext.write_text("\n".join(extensions) + "\n")
-    _openssl("req", "-new", "-key", str(key), "-subj", subject, "-out", str(csr))
-    _openssl(
-        "x509",
-        "-req",
-        "-in",
-        str(csr),
-        "-CA",
-        str(pki / "ca.crt"),
-        "-CAkey",
-        str(pki / "ca.key"),
-        "-set_serial",
-        "0x" + secrets.token_hex(16),
-        "-days",
-        "3650",
-        "-sha256",
-        "-extfile",
-        str(ext),
-        "-out",
-        str(pki / f"{name}.crt"),
-    )
-    csr.unlink()
-    ext.unlink()
-
-
-def make_pki(pki: Path) -> None:
-    """Create a CA, the apiserver serving cert, an admin client cert and the service-account key pair."""
-    pki.mkdir(parents=True, exist_ok=True)
-    _new_key(pki / "ca.key")
-    _openssl(
-        "req",
-        "-x509",
-        "-new",
-        "-key",
-        str(pki / "ca.key"),
-        "-subj",
-        "/CN=harbor-cache-local-ca",
-        "-days",
-        "3650",
-        "-sha256",
-        "-addext",
-        "basicConstraints=critical,CA:TRUE",
-        "-addext",
-        "keyUsage=critical,keyCertSign,cRLSign",
-        "-out",
-        str(pki / "ca.crt"),
-    )
-    dns = ("localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc")
-    sans = ",".join([*(f"DNS:{d}" for d in dns), "IP:127.0.0.1", "IP:10.0.0.1"])
-    _signed_cert(
-        pki,
-        "apiserver",
-        "/CN=kube-apiserver",
-        [
-            "basicConstraints=critical,CA:FALSE",
-            "keyUsage=critical,digitalSignature",
-            "extendedKeyUsage=serverAuth",
-            f"subjectAltName={sans}",
-        ],
-    )
-    _signed_cert(
-        pki,
-        "admin",
-        "/O=system:masters/CN=harbor-cache-admin",
-        [
-            "basicConstraints=critical,CA:FALSE",
-            "keyUsage=critical,digitalSignature",
-            "extendedKeyUsage=clientAuth",
-        ],
-    )
-    _new_key(pki / "sa.key")
-    _openssl("pkey", "-in", str(pki / "sa.key"), "-pubout", "-out", str(pki / "sa.pub"))
-
-
-def kubeconfig_text(server: str, pki: Path, name: str = "harbor-cache-local") -> str:
-    """An admin kubeconfig with the CA, client certificate and key embedded."""
-
-    def b64(file: str) -> str:
-        return base64.b64encode((pki / file).read_bytes()).decode()
-
-    return (
-        "apiVersion: v1\nkind: Config\n"
-        f"clusters:\n- name: {name}\n  cluster:\n    server: {server}\n"
-        f"    certificate-authority-data: {b64('ca.crt')}\n"
-        f"users:\n- name: {name}-admin\n  user:\n"
-        f"    client-certificate-data: {b64('admin.crt')}\n    client-key-data: {b64('admin.key')}\n"
-        f"contexts:\n- name: {name}\n  context:\n    cluster: {name}\n    user: {name}-admin\n"
-        f"    namespace: default\ncurrent-context: {name}\n"
-    )
-
-
-# --- processes --------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that is free right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _proc_stat(pid: int) -> list[str] | None:
-    """Fields of /proc/<pid>/stat after the command name (index 0 is the state), or None."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-
-
-def process_start_time(pid: int) -> int | None:
-    """The kernel's start time of pid (clock ticks since boot): with the pid, a unique process identity."""
-    fields = _proc_stat(pid)
-    return int(fields[19]) if fields else None
-
-
-def pid_alive(pid: int, start_time: int | None = None) -> bool:
-    """True if pid runs (not a zombie) and, when start_time is given, is still that same process."""
-    fields = _proc_stat(pid)
-    if not fields or fields[0] in ("Z", "X"):
-        return False
-    return start_time is None or int(fields[19]) == start_time
-
-
-def tail(path: Path, lines: int = 40, offset: int = 0) -> str:
-    """The last lines of a log file from byte offset on ('' if missing)."""
-    try:
-        with open(path, "rb") as log:
-            log.seek(offset)
-            return "\n".join(log.read().decode(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
-
-
-def _gone(pid: int, start_time: int | None) -> bool:
-    """pid has exited: reaped if it is our child, else no longer running.
-
-    A multi-threaded child shows as a zombie before waitpid can collect it, so children are waited for.
-    """
-    try:
-        return os.waitpid(pid, os.WNOHANG)[0] == pid
-    except ChildProcessError:
-        return not pid_alive(pid, start_time)
-
-
-def _stop_pid(pid: int, start_time: int | None, timeout: float = 15.0) -> None:
-    """SIGTERM the process group of pid, then SIGKILL it if it has not exited after timeout."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        if _gone(pid, start_time):
-            return
-        try:
-            os.killpg(pid, sig)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if _gone(pid, start_time):
-                return
-            time.sleep(0.05)
 
 
 class LocalKube:
@@ -345,7 +113,7 @@ class LocalKube:
         pids = self.pids
         for name in ("apiserver", "etcd"):
             if name in pids:
-                _stop_pid(pids[name], self._state[name]["start_time"])
+                stop_process_group(pids[name], self._state[name]["start_time"])
         for proc in self._procs.values():
             proc.poll()
         self._procs = {}
@@ -462,7 +230,7 @@ class LocalKube:
         try:
             ctx = ssl.create_default_context(cafile=str(self.pki_dir / "ca.crt"))
             ctx.load_cert_chain(str(self.pki_dir / "admin.crt"), str(self.pki_dir / "admin.key"))
-            with urllib.request.urlopen(self.server_url + path, context=ctx, timeout=5) as resp:
+            with urllib.request.urlopen(self.server_url + path, context=ctx, timeout=5) as resp:  # noqa: S310 (https)
                 return int(resp.status), resp.read().decode(errors="replace")
         except urllib.error.HTTPError as err:
             return int(err.code), err.read().decode(errors="replace")
@@ -495,42 +263,3 @@ class LocalKube:
             f"Last lines of {self.log_dir / 'apiserver.log'}:\n"
             + tail(self.log_dir / "apiserver.log", offset=self._state["apiserver"]["log_offset"])
         )
-
-
-# --- kubectl helpers --------------------------------------------------------------------------------
-
-
-def run_kubectl(
-    kubeconfig: str | os.PathLike[str], *args: str, check: bool = True, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    """Run kubectl with this kubeconfig; on failure with check=True raise KubeError with its stderr."""
-    argv = [kubectl_path(), f"--kubeconfig={kubeconfig}", *args]
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
-    if check and proc.returncode != 0:
-        raise KubeError(f"kubectl {' '.join(args)} failed ({proc.returncode}): {proc.stderr.strip()}")
-    return proc
-
-
-def apply_manifests(paths: Iterable[str | os.PathLike[str]], kubeconfig: str | os.PathLike[str]) -> list[str]:
-    """``kubectl apply --server-side`` each file or folder; wait until applied CRDs are Established.
-
-    Returns the applied object names (``kind.group/name``).
-    """
-    names: list[str] = []
-    for path in paths:
-        proc = run_kubectl(
-            kubeconfig,
-            "apply",
-            "--server-side",
-            "--force-conflicts",
-            f"--field-manager={FIELD_MANAGER}",
-            "-o",
-            "name",
-            "-f",
-            str(path),
-        )
-        names += [line.strip() for line in proc.stdout.splitlines() if line.strip()]
-    crds = [n for n in names if n.startswith("customresourcedefinition.")]
-    if crds:
-        run_kubectl(kubeconfig, "wait", "--for=condition=Established", "--timeout=60s", *crds)
-    return names

@@ -1,36 +1,32 @@
-"""Running the real Pulumi engine from tests: the tool environment and Automation API workspaces."""
+"""Running the real Pulumi engine on a copy of a program: the tool environment and Automation API workspaces.
+
+Used by the sandbox CLI, the e2e tests and the benchmarks.
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
 from pathlib import Path
-from typing import Any
 
-import pytest
 from pulumi import automation as auto
 
-ROOT = Path(__file__).resolve().parents[2]
-TOOLS_BIN = ROOT / ".tools" / "bin"
-PASSPHRASE = "harbor-cache-tests"
+from lab.paths import ROOT, TOOLS_BIN, tools_root
+
+PASSPHRASE = "harbor-cache-tests"  # noqa: S105 (temp stacks of tests and benchmarks only)
+ENGINE_BINARIES = ("pulumi", "pulumi-language-python")
 
 
-def require_engine() -> None:
-    """Fail (in CI) or skip (elsewhere) when scripts/setup has not prepared the engine."""
-    if (TOOLS_BIN / "pulumi").exists() and (TOOLS_BIN / "pulumi-language-python").exists():
-        return
-    message = "the Pulumi engine is not set up: run scripts/setup"
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
+def engine_ready() -> bool:
+    """scripts/setup has linked the Pulumi engine and our language host into .tools/bin."""
+    return all((TOOLS_BIN / name).exists() for name in ENGINE_BINARIES)
 
 
 def engine_env(backend_dir: Path, **extra: str) -> dict[str, str]:
     """Environment for the pulumi CLI: our tools first on PATH, a file backend, nothing from the internet."""
-    tools = os.environ.get("HARBOR_CACHE_TOOLS", str(Path.home() / ".cache" / "harbor-cache-tools"))
     env = {
         "PATH": f"{TOOLS_BIN}:{ROOT / '.venv' / 'bin'}:{os.environ.get('PATH', '')}",
-        "PULUMI_HOME": os.environ.get("PULUMI_HOME", f"{tools}/pulumi-home"),
+        "PULUMI_HOME": os.environ.get("PULUMI_HOME", str(tools_root() / "pulumi-home")),
         "PULUMI_BACKEND_URL": backend_dir.as_uri(),
         "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
         "PULUMI_SKIP_UPDATE_CHECK": "true",
@@ -63,8 +59,3 @@ def stack(work_dir: Path, stack_name: str, env: dict[str, str], project: auto.Pr
     opts = auto.LocalWorkspaceOptions(work_dir=str(work_dir), env_vars=env, project_settings=project,
                                       pulumi_command=cmd)
     return auto.create_or_select_stack(stack_name, work_dir=str(work_dir), opts=opts)
-
-
-def quiet(lines: list[str]) -> Any:
-    """An on_output callback that keeps the engine's output for assertions and failure messages."""
-    return lines.append

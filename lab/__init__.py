@@ -1,0 +1,14 @@
+"""The lab: a whole harbor-cache sandbox on one machine, for people (``scripts/sandbox``), tests and benchmarks.
+
+``components/`` is the product that `pulumi up` deploys; ``lab/`` is everything it is tried against here:
+
+- ``kube``: a local etcd + kube-apiserver (``scripts/kube-local``);
+- ``controllers``: stand-ins for the cert-manager and Kyverno controllers (and the namespace/garbage collectors);
+- ``testbed``: network-namespace nodes with sshd + containerd, an upstream registry and Harbor's pull path;
+- ``harbor_double``: a Harbor API double that follows Harbor's swagger;
+- ``sandbox``: all of the above together for the ``sandbox`` stack (README's first command);
+- ``engine``, ``project``: running the Pulumi engine on a temp copy of the program.
+
+One command line for all of it: ``python -m lab --help``. Data files (the stand-in chart, CRDs, the sandbox's
+public SSH key) are in ``lab/files``.
+"""

@@ -1,0 +1,54 @@
+"""A client of a running double (another process): its control API, and Harbor's API as admin."""
+
+from __future__ import annotations
+
+import base64
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+
+class DoubleClient:
+    """The Harbor double's control API plus its Harbor API as admin (for out-of-band changes)."""
+
+    def __init__(self, url: str, control_url: str, admin_password: str) -> None:
+        self.url, self.control_url, self.admin_password = url, control_url, admin_password
+
+    def _call(self, method: str, url: str, body: Any = None, auth: bool = False) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(url, data=data, method=method)  # noqa: S310 (http URL of the double)
+        req.add_header("Content-Type", "application/json")
+        if auth:
+            token = base64.b64encode(f"admin:{self.admin_password}".encode()).decode()
+            req.add_header("Authorization", f"Basic {token}")
+        with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 (loopback only)
+            raw = resp.read()
+        return json.loads(raw) if raw else None
+
+    def state(self) -> dict[str, Any]:
+        """Registries, projects, policies, ... (secrets masked)."""
+        result: dict[str, Any] = self._call("GET", f"{self.control_url}/_double/state")
+        return result
+
+    def faults(self, **changes: Any) -> dict[str, Any]:
+        """Set faults (``down=True``, ``fail_next=3``, ...); returns all of them."""
+        result: dict[str, Any] = self._call("POST", f"{self.control_url}/_double/faults", changes)
+        return result
+
+    def api(self, method: str, path: str, body: Any = None) -> Any:
+        """Call Harbor's API (``/api/v2.0`` + path) as admin, as a person with the UI would."""
+        return self._call(method, f"{self.url}/api/v2.0{path}", body, auth=True)
+
+    def is_empty(self) -> bool:
+        """No registry, project or replication policy left."""
+        s = self.state()
+        return not (s["registries"] or s["projects"] or s["policies"])
+
+    def up(self) -> bool:
+        """The API port answers."""
+        try:
+            urllib.request.urlopen(f"{self.url}/api/v2.0/ping", timeout=2).close()  # noqa: S310 (loopback only)
+        except (OSError, urllib.error.URLError):
+            return False
+        return True

@@ -1,0 +1,18 @@
+"""Harbor's behaviour per swagger operation, one module per API area.
+
+Each area module ends with ``HANDLERS = {operationId: function}``; a function takes the
+:class:`~lab.harbor_double.handlers.base.Context` and the routed
+:class:`~lab.harbor_double.messages.Request` and returns a :data:`~lab.harbor_double.messages.Reply`.
+To serve a new operation, add its function to the module of its area (or a new module listed below). An
+operation of the swagger without a handler is answered 501 and recorded as a violation.
+"""
+
+from __future__ import annotations
+
+from lab.harbor_double.handlers import projects, quotas, registries, replication, repositories, retentions, system
+from lab.harbor_double.handlers.base import Context, Handler
+
+AREAS = (system, registries, projects, repositories, quotas, retentions, replication)
+HANDLERS: dict[str, Handler] = {op: fn for area in AREAS for op, fn in area.HANDLERS.items()}
+
+__all__ = ["HANDLERS", "Context", "Handler"]

@@ -1,0 +1,153 @@
+"""The HTTP side: one request through the double, as Harbor's core would take it.
+
+Order: the ``slow`` fault; Go's single path decode; routing by the swagger; recording (request, cookie,
+count); the ``fail_next`` fault; 404/405 for unknown paths; 403 for a write that sends Harbor's session cookie
+back; Basic auth as admin (and the ``unauthorized`` fault); JSON parsing and swagger validation (422 and a
+recorded violation); the operation's handler under the store's lock; saving the state after a successful
+write. Every reply carries ``X-Request-Id`` and a fresh ``sid`` cookie, as Harbor's do. Paths under
+``/_double/`` go to the control API (control.py) instead.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, unquote
+
+from lab.harbor_double.control import control_reply
+from lab.harbor_double.handlers import HANDLERS, Context
+from lab.harbor_double.messages import API, Reply, Request, error
+
+if TYPE_CHECKING:
+    from lab.harbor_double.double import HarborDouble
+
+ANONYMOUS_OPS = {"getPing", "getHealth"}
+WRITE_METHODS = {"POST", "PUT", "DELETE", "PATCH"}
+
+
+def authorized(headers: Any, admin_password: str) -> bool:
+    """The request authenticates as admin with HTTP Basic auth."""
+    header = headers.get("Authorization") or ""
+    if not header.startswith("Basic "):
+        return False
+    try:
+        user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+    except ValueError:
+        return False
+    return user == "admin" and password == admin_password
+
+
+def api_reply(d: HarborDouble, method: str, raw_path: str, raw_query: str, headers: Any, raw: bytes) -> Reply:
+    """Harbor's answer to one API request (see the module docstring for the order of checks)."""
+    if d.faults.slow:
+        time.sleep(d.faults.slow)
+    path = unquote(raw_path)  # Go's server decodes the path once before routing
+    if not path.startswith(API + "/"):
+        return error(404, "NOT_FOUND", f"{path} not found")
+    sub = path[len(API) :]
+    found = d.swagger.match(method, sub)
+    cookie = headers.get("Cookie") or ""
+    with d.lock:
+        d.requests.append({"method": method, "path": sub, "cookie": bool(cookie)})
+        if cookie:
+            d.cookies_seen += 1
+        if found is not None:
+            d.counts[f"{method} {found[0].template}"] += 1
+        injected = d.faults.take_injected_failure()
+        if injected is not None:
+            return injected
+    if found is None:
+        if d.swagger.path_exists(sub):
+            return error(405, "METHOD_NOT_ALLOWED", f"{method} not allowed on {sub}")
+        return error(404, "NOT_FOUND", f"{sub} not found")
+    op, params = found
+    if "sid=" in cookie and method in WRITE_METHODS:
+        return error(403, "FORBIDDEN", "CSRF token invalid")
+    if op.operation_id not in ANONYMOUS_OPS and (d.faults.unauthorized or not authorized(headers, d.admin_password)):
+        return error(401, "UNAUTHORIZED", "unauthorized")
+    body: Any = None
+    if raw:
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            d.violations.append(f"{method} {op.template}: body is not JSON")
+            return error(400, "BAD_REQUEST", "body is not JSON")
+    query = parse_qs(raw_query, keep_blank_values=True)
+    problems = d.swagger.validate(op, params, query, headers, body)
+    if problems:
+        with d.lock:
+            d.violations.extend(problems)
+        return error(422, "UNPROCESSABLE_ENTITY", "; ".join(problems))
+    handler = HANDLERS.get(op.operation_id)
+    if handler is None:
+        d.violations.append(f"{method} {op.template}: {op.operation_id} is not implemented by the double")
+        return error(501, "UNKNOWN", f"{op.operation_id} not implemented by the double")
+    with d.lock:
+        reply = handler(Context(d.store, d.faults), Request(method, sub, params, query, headers, body))
+    if method in WRITE_METHODS and reply[0] < 300:
+        d.store.save()
+    return reply
+
+
+def make_handler(d: HarborDouble) -> type[BaseHTTPRequestHandler]:
+    """A request handler class bound to one double."""
+
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "harbor-double"
+
+        def log_message(self, format: str, *args: Any) -> None:  # quiet
+            pass
+
+        def do_GET(self) -> None:
+            self._handle("GET")
+
+        def do_POST(self) -> None:
+            self._handle("POST")
+
+        def do_PUT(self) -> None:
+            self._handle("PUT")
+
+        def do_DELETE(self) -> None:
+            self._handle("DELETE")
+
+        def do_HEAD(self) -> None:
+            self._handle("HEAD")
+
+        def do_PATCH(self) -> None:
+            self._handle("PATCH")
+
+        def _handle(self, method: str) -> None:
+            raw_path, _, raw_query = self.path.partition("?")
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            if raw_path.startswith("/_double/"):
+                self._reply(method, control_reply(d, method, raw_path, raw))
+            else:
+                self._reply(method, api_reply(d, method, raw_path, raw_query, self.headers, raw))
+
+        def _reply(self, method: str, reply: Reply) -> None:
+            status, body, headers = reply
+            ctype = headers.pop("Content-Type", "application/json")
+            if body is None:
+                data = b""
+            elif isinstance(body, str) and ctype.startswith("text/"):
+                data = body.encode()
+            else:
+                data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("X-Request-Id", self.headers.get("X-Request-Id") or uuid.uuid4().hex)
+            # Real Harbor hands out a session cookie; a client that sends it back gets 403 on writes.
+            self.send_header("Set-Cookie", f"sid={uuid.uuid4().hex}; Path=/; HttpOnly")
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.end_headers()
+            if method != "HEAD":
+                self.wfile.write(data)
+
+    return Handler
