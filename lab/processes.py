@@ -1,7 +1,7 @@
 """Processes the lab starts in their own session: identity (pid + start time), liveness, stopping, logs, ports.
 
-Standard library only (``scripts/kube-local`` runs with any Python 3). A pid alone can be reused by another
-process once ours exits, so every stop checks the kernel's start time recorded next to the pid.
+A pid alone can be reused by another process once ours exits, so every stop checks the kernel's start time
+recorded next to the pid.
 """
 
 from __future__ import annotations

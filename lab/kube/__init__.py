@@ -1,6 +1,6 @@
 """A local Kubernetes control plane: etcd + kube-apiserver on loopback (``python -m lab kube``).
 
-Standard library only, so that ``scripts/kube-local`` runs with any Python 3.
+The modules use the standard library only (and the ``openssl`` and ``kubectl`` commands).
 """
 
 from lab.kube.local import LocalKube

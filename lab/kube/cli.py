@@ -3,7 +3,6 @@
 The state folder (default $HARBOR_CACHE_KUBE_STATE or <repo>/.state/kube-local) holds the certificates, the
 admin kubeconfig, etcd's data, the logs and the process ids. Ports are free ones picked at start, so this
 can run next to the test suite's own instances. `eval "$(scripts/kube-local env)"` points kubectl at it.
-Standard library only.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """A local Kubernetes control plane (etcd + kube-apiserver on loopback) for the sandbox, tests and people.
 
-Standard library only, so that ``scripts/kube-local`` runs with any Python 3. Each instance lives in its own
-state folder and picks free ports, so several can run side by side. Processes are started in their own
-session and recorded in ``state.json``, so another process (the CLI's ``stop``) can stop them.
+Each instance lives in its own state folder and picks free ports, so several can run side by side. Processes
+are started in their own session and recorded in ``state.json``, so another process (the CLI's ``stop``) can
+stop them.
 """
 
 from __future__ import annotations

@@ -1,7 +1,4 @@
-"""Certificates and the admin kubeconfig of a local control plane (made with the openssl command).
-
-Standard library only (``scripts/kube-local`` runs with any Python 3).
-"""
+"""Certificates and the admin kubeconfig of a local control plane (made with the openssl command)."""
 
 from __future__ import annotations
 

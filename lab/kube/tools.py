@@ -1,7 +1,4 @@
-"""The local control plane's tools: errors, the pinned kube-apiserver + etcd build, and kubectl.
-
-Standard library only (``scripts/kube-local`` runs with any Python 3).
-"""
+"""The local control plane's tools: errors, the pinned kube-apiserver + etcd build, and kubectl."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The local control plane (support/kube.py, scripts/kube-local), sandbox CRDs and fake controllers."""
+"""The local control plane (lab/kube, scripts/kube-local), the lab's CRDs and the stand-in controllers."""
 
 from __future__ import annotations
 

@@ -12,9 +12,18 @@ from typing import Any
 import requests
 
 from lab.harbor_double import HarborDouble
+from lab.harbor_double.handlers import HANDLERS
+from lab.harbor_double.swagger import load_swagger
 from tests.provider.conftest import PASSWORD
 
 AUTH = ("admin", PASSWORD)
+
+
+def test_every_handler_serves_an_operation_of_the_swagger() -> None:
+    """A handler registered under a misspelt operationId would never run (the operation would answer 501)."""
+    operations = {op.operation_id for op in load_swagger().operations}
+    assert set(HANDLERS) - operations == set()
+    assert len(HANDLERS) == 32
 
 
 def test_rejects_a_malformed_body_and_records_it(double: HarborDouble) -> None:
