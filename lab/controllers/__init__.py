@@ -18,6 +18,6 @@ kubeconfig's client certificate. Each controller is its own module: ``cert_manag
 ``collectors.py`` (namespace controller and garbage collector); ``certs.py`` issues the certificates.
 """
 
-from lab.controllers.controllers import FakeControllers
+from lab.controllers.runner import FakeControllers
 
 __all__ = ["FakeControllers"]

@@ -39,7 +39,7 @@ class CertManager:
         self._fake_ca: KeyPair | None = None
 
     def reconcile(self) -> list[str]:
-        """Issuers first (a CA issuer's Secret may come from a Certificate), then Certificates; the actions."""
+        """Issuers, then Certificates; the actions taken."""
         return [*self._issuers(), *self._certificates()]
 
     def _issuers(self) -> list[str]:

@@ -6,7 +6,7 @@ import argparse
 import logging
 import threading
 
-from lab.controllers.controllers import FakeControllers
+from lab.controllers.runner import FakeControllers
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
