@@ -12,6 +12,7 @@ from lab.harbor_double.handlers.retentions import default_rule, store_retention
 from lab.harbor_double.listing import filtered_page
 from lab.harbor_double.messages import API, Reply, Request, error, now
 
+# Harbor's rule, not components/rules.py's (see registries.py).
 PROJECT_NAME_RE = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
 PROXY_TYPES = {
     "docker-hub", "harbor", "azure-acr", "ali-acr", "aws-ecr", "google-gcr", "docker-registry", "github-ghcr",

@@ -13,6 +13,8 @@ from lab.harbor_double.handlers.base import Context, Handler
 from lab.harbor_double.listing import filtered_page
 from lab.harbor_double.messages import API, MASK, Reply, Request, error, now
 
+# Harbor's own checks as Harbor applies them, kept apart from components/rules.py on purpose: the double
+# is what the providers are tested against, so it must not share the product's copy of a rule.
 ECR_URL_RE = re.compile(
     r"https://(?:api|(\d+)\.dkr)\.ecr(?:-public|-fips)?\.([\w\-]+)\.(amazonaws\.com(\.cn)?|sc2s\.sgov\.gov|c2s\.ic\.gov)"
 )
