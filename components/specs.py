@@ -8,7 +8,7 @@ import pulumi
 
 from components.containerd import NodeMirrorSpec, UpstreamMirror
 from components.harbor import HarborReleaseArgs
-from components.harbor_api.client import HarborEndpoint
+from components.harbor_api.endpoint import HarborEndpoint
 from components.harbor_values import PinnedSecretNames, harbor_values
 from components.helm import ChartInstall, ChartSource
 from components.node_script import ScriptParams

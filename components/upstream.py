@@ -12,8 +12,10 @@ from typing import Any
 
 import pulumi
 
-from components.harbor_api.client import HarborEndpoint
-from components.harbor_api.resources import Project, Registry, ReplicationPolicy
+from components.harbor_api.endpoint import HarborEndpoint
+from components.harbor_api.project import Project
+from components.harbor_api.registry import Registry
+from components.harbor_api.replication import ReplicationPolicy
 
 
 @dataclass(frozen=True)

@@ -1,304 +1,49 @@
 """A small typed client for Harbor's REST API (v2.0 paths, Harbor v2.14).
 
-Design points (DOMAIN.md 1.1):
+Design points (docs/harbor-api.md):
 
 * HTTP Basic auth and **no cookie jar**: every attempt uses a fresh ``requests.Session`` whose cookies are
   cleared, because Harbor answers ``403 CSRF token invalid`` to a write that carries a kept ``sid`` cookie.
 * A timeout on every call; bounded retries with exponential backoff on connection errors, 429 and 5xx.
   Every method is retried: the dynamic providers make creates idempotent (look up first, adopt on 409).
   4xx answers are never retried.
-* Harbor's error body ``{"errors":[{"code","message"}]}`` becomes :class:`HarborApiError`, whose message names
-  the operation, the HTTP status, Harbor's code and message, and never a credential.
+* Harbor's error body ``{"errors":[{"code","message"}]}`` becomes a :class:`HarborApiError` of the class for
+  its status (:func:`~components.harbor_api.errors.error_class`), whose message names the operation, the HTTP
+  status, Harbor's code and message, and never a credential.
 
-How the client reaches Harbor is a :class:`HarborEndpoint`: a plain, picklable value without secrets.
-Two modes:
-
-``url``
-    An explicit base URL of Harbor (``https://harbor.example.com``); the API is ``<url>/api/v2.0``.
-
-``kubeconfig``
-    The Kubernetes API server's service proxy,
-    ``<apiserver>/api/v1/namespaces/<ns>/services/<scheme>:<name>:<port>/proxy/api/v2.0/...``, with the
-    server, CA and credentials (client certificate/key or bearer token) read from a kubeconfig **file** at
-    call time. **Caveat:** kube-apiserver's authentication filter (``k8s.io/apiserver``
-    ``WithAuthentication``) deletes the ``Authorization`` header once it has authenticated the caller, so
-    Harbor's Basic credentials do not reach Harbor through the service proxy, and with a bearer token there is
-    no room to send them at all.
-    Unauthenticated calls (``/ping``, ``/health``, so :meth:`HarborClient.wait_until_ready`) work; calls that
-    need the admin account get ``401`` from Harbor, which this client reports with that explanation. This is
-    read from the apiserver's source and still has to be confirmed against a real kube-apiserver.
+Where a call goes is the :class:`HarborEndpoint` (components/harbor_api/endpoint.py); how one attempt gets
+there is the transport (components/harbor_api/transport.py).
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import requests
-import yaml
 
-API_PREFIX = "/api/v2.0"
+from components.harbor_api.endpoint import HarborEndpoint
+from components.harbor_api.errors import (
+    HarborApiError,
+    HarborError,
+    HarborNotReadyError,
+    HarborUnreachableError,
+    error_class,
+)
+from components.harbor_api.transport import PROXY_401_HINT, open_transport
+
+# HarborEndpoint is re-exported for callers written before it had its own module.
+__all__ = ["HarborClient", "HarborEndpoint", "id_from_location", "quote_q_value"]
+
 MAX_PAGE_SIZE = 100
 _MAX_PAGES = 10_000
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 # Characters that Harbor's `q` parser treats as syntax; names containing them are looked up by listing.
 _Q_UNSAFE = re.compile(r"""[,=~{}()\[\]"'\s]""")
-_PROXY_401_HINT = (
-    "the request went through the Kubernetes API server's service proxy, which removes the Authorization "
-    "header after authenticating the caller, so Harbor saw an anonymous request; reach Harbor through an "
-    "explicit API URL instead (docs/harbor-api.md)"
-)
-
-
-class HarborError(Exception):
-    """Base class of every error this module raises."""
-
-
-class HarborConfigError(HarborError):
-    """The endpoint or the kubeconfig it points at is unusable."""
-
-
-class HarborApiError(HarborError):
-    """Harbor answered with an error status.
-
-    ``operation`` names the call (``"create registry 'moreh-ecr'"``); ``status`` is the HTTP status; ``code``
-    and ``message`` come from Harbor's error body.
-    """
-
-    def __init__(
-        self,
-        operation: str,
-        status: int,
-        code: str,
-        message: str,
-        *,
-        request_id: str | None = None,
-        hint: str | None = None,
-    ) -> None:
-        self.operation = operation
-        self.status = status
-        self.code = code
-        self.message = message
-        self.request_id = request_id
-        self.hint = hint
-        text = f"{operation} failed: HTTP {status} {code}: {message}"
-        if request_id:
-            text += f" (request id {request_id})"
-        if hint:
-            text += f"; {hint}"
-        super().__init__(text)
-
-
-class HarborUnreachableError(HarborError):
-    """No answer from Harbor (connection refused, reset, timed out) after every retry."""
-
-
-class HarborNotReadyError(HarborError):
-    """Harbor did not become healthy within the wait."""
-
-
-@dataclass(frozen=True)
-class HarborEndpoint:
-    """How to reach Harbor's API: plain data, picklable, no secrets.
-
-    Set ``url`` for direct access, or ``kubeconfig`` (a file path, optionally ``kube_context``) for the
-    Kubernetes service proxy to ``service_scheme:service_name:service_port`` in ``service_namespace``.
-    ``verify_tls``/``ca_pem`` apply to a direct ``url`` only; in proxy mode TLS to the API server follows
-    the kubeconfig. ``timeout`` (seconds per attempt), ``retries`` (extra attempts) and ``backoff`` (first
-    delay, doubling up to ``max_backoff``) bound every call.
-    """
-
-    url: str | None = None
-    username: str = "admin"
-    verify_tls: bool = True
-    ca_pem: str | None = None
-    kubeconfig: str | None = None
-    kube_context: str | None = None
-    service_namespace: str = "harbor"
-    service_name: str = "harbor"
-    service_scheme: str = "http"
-    service_port: str = "80"
-    timeout: float = 30.0
-    retries: int = 4
-    backoff: float = 0.5
-    max_backoff: float = 8.0
-    ready_timeout: float = 0.0
-
-    def __post_init__(self) -> None:
-        problems = self.problems()
-        if problems:
-            raise HarborConfigError("invalid Harbor endpoint: " + "; ".join(problems))
-
-    def problems(self) -> list[str]:
-        """Return what is wrong with this endpoint (empty when usable)."""
-        out: list[str] = []
-        if bool(self.url) == bool(self.kubeconfig):
-            out.append("set exactly one of url (direct) and kubeconfig (service proxy)")
-        if self.url:
-            parts = urlsplit(self.url)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                out.append(f"url must be http(s)://host[:port], got {self.url!r}")
-            if parts.username or parts.password:
-                out.append("url must not carry credentials")
-        if self.service_scheme not in ("http", "https"):
-            out.append("service_scheme must be http or https")
-        if not self.username:
-            out.append("username must not be empty")
-        if self.timeout <= 0 or self.retries < 0 or self.backoff < 0 or self.max_backoff < 0:
-            out.append("timeout must be > 0 and retries/backoff >= 0")
-        return out
-
-    @property
-    def mode(self) -> str:
-        """``"url"`` or ``"service-proxy"``."""
-        return "url" if self.url else "service-proxy"
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict form (the ``harbor`` input of the dynamic resources)."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> HarborEndpoint:
-        """Build from :meth:`to_dict` output; numbers may arrive as floats, unknown keys are rejected."""
-        known = {f.name: f for f in fields(cls)}
-        unknown = sorted(set(data) - set(known))
-        if unknown:
-            raise HarborConfigError(f"invalid Harbor endpoint: unknown keys {unknown}")
-        values: dict[str, Any] = {}
-        for key, value in data.items():
-            if value is None and known[key].default is not None:
-                continue
-            if key == "retries" and isinstance(value, float) and value.is_integer():
-                values[key] = int(value)
-            elif key == "service_port" and isinstance(value, (int, float)):
-                values[key] = str(int(value))
-            else:
-                values[key] = value
-        return cls(**values)
-
-
-@dataclass(frozen=True)
-class _Transport:
-    """Everything one HTTP attempt needs; built per call, may point at temporary files."""
-
-    api_base: str
-    verify: bool | str
-    cert: tuple[str, str] | None
-    headers: dict[str, str]
-    send_basic: bool
-    via_proxy: bool
-
-
-def _write_temp(directory: str, name: str, data: bytes) -> str:
-    path = os.path.join(directory, name)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    return path
-
-
-def _kube_file_or_data(entry: Mapping[str, Any], key: str, base_dir: str) -> tuple[str | None, bytes | None]:
-    import base64
-
-    data = entry.get(f"{key}-data")
-    if data:
-        return None, base64.b64decode(data)
-    path = entry.get(key)
-    if path:
-        return (path if os.path.isabs(path) else os.path.join(base_dir, path)), None
-    return None, None
-
-
-def _named(items: Any, name: str, kind: str, path: str) -> Mapping[str, Any]:
-    for item in items or []:
-        if isinstance(item, Mapping) and item.get("name") == name:
-            return item.get(kind) or {}
-    raise HarborConfigError(f"kubeconfig {path}: no {kind} named {name!r}")
-
-
-@contextlib.contextmanager
-def _service_proxy_transport(ep: HarborEndpoint) -> Iterator[_Transport]:
-    """Read the kubeconfig now and yield a transport to the service proxy; temp files are removed after."""
-    path = os.path.expanduser(ep.kubeconfig or "")
-    try:
-        with open(path, encoding="utf-8") as fh:
-            cfg = yaml.safe_load(fh) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise HarborConfigError(f"cannot read kubeconfig {path}: {exc.__class__.__name__}") from None
-    base_dir = os.path.dirname(os.path.abspath(path))
-    ctx_name = ep.kube_context or cfg.get("current-context")
-    if not ctx_name:
-        raise HarborConfigError(f"kubeconfig {path}: no context given and no current-context")
-    ctx = _named(cfg.get("contexts"), ctx_name, "context", path)
-    cluster = _named(cfg.get("clusters"), str(ctx.get("cluster")), "cluster", path)
-    user = _named(cfg.get("users"), str(ctx.get("user")), "user", path) if ctx.get("user") else {}
-    server = str(cluster.get("server") or "").rstrip("/")
-    if not server.startswith(("https://", "http://")):
-        raise HarborConfigError(f"kubeconfig {path}: cluster of context {ctx_name!r} has no server URL")
-    if user.get("exec") or user.get("auth-provider"):
-        raise HarborConfigError(
-            f"kubeconfig {path}: user of context {ctx_name!r} uses an exec/auth-provider plugin, which this "
-            "client does not run; use a client certificate or a token"
-        )
-    with tempfile.TemporaryDirectory(prefix="harbor-kube-") as tmp:
-        verify: bool | str = not cluster.get("insecure-skip-tls-verify", False)
-        ca_file, ca_data = _kube_file_or_data(cluster, "certificate-authority", base_dir)
-        if ca_data:
-            ca_file = _write_temp(tmp, "ca.crt", ca_data)
-        if verify and ca_file:
-            verify = ca_file
-        cert_file, cert_data = _kube_file_or_data(user, "client-certificate", base_dir)
-        key_file, key_data = _kube_file_or_data(user, "client-key", base_dir)
-        if cert_data:
-            cert_file = _write_temp(tmp, "client.crt", cert_data)
-        if key_data:
-            key_file = _write_temp(tmp, "client.key", key_data)
-        token = user.get("token")
-        if not token and user.get("tokenFile"):
-            with open(user["tokenFile"], encoding="utf-8") as fh:
-                token = fh.read().strip()
-        headers: dict[str, str] = {}
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        svc = f"{ep.service_scheme}:{ep.service_name}:{ep.service_port}"
-        base = (
-            f"{server}/api/v1/namespaces/{quote(ep.service_namespace, safe='')}/services/"
-            f"{quote(svc, safe=':')}/proxy{API_PREFIX}"
-        )
-        yield _Transport(
-            api_base=base,
-            verify=verify,
-            cert=(cert_file, key_file) if cert_file and key_file else None,
-            headers=headers,
-            # With a bearer token the Authorization header belongs to the API server.
-            send_basic=not token,
-            via_proxy=True,
-        )
-
-
-@contextlib.contextmanager
-def _direct_transport(ep: HarborEndpoint) -> Iterator[_Transport]:
-    url = (ep.url or "").rstrip("/")
-    if url.endswith(API_PREFIX):
-        url = url[: -len(API_PREFIX)]
-    if ep.ca_pem:
-        with tempfile.TemporaryDirectory(prefix="harbor-ca-") as tmp:
-            ca = _write_temp(tmp, "ca.crt", ep.ca_pem.encode())
-            yield _Transport(url + API_PREFIX, ca, None, {}, True, False)
-    else:
-        yield _Transport(url + API_PREFIX, ep.verify_tls, None, {}, True, False)
-
-
-def _transport(ep: HarborEndpoint) -> contextlib.AbstractContextManager[_Transport]:
-    return _direct_transport(ep) if ep.url else _service_proxy_transport(ep)
 
 
 def quote_q_value(value: str) -> str:
@@ -367,7 +112,7 @@ class HarborClient:
         last_exc: str = ""
         for attempt in range(attempts):
             resp: requests.Response | None = None
-            with _transport(ep) as tr:
+            with open_transport(ep) as tr:
                 hdrs = {"Accept": "application/json", "X-Request-Id": uuid.uuid4().hex, **tr.headers}
                 hdrs.update(headers or {})
                 session = requests.Session()
@@ -400,10 +145,10 @@ class HarborClient:
                     return None
                 if resp.status_code not in _RETRY_STATUSES or attempt == attempts - 1:
                     code, message = _error_parts(resp)
-                    hint = _PROXY_401_HINT if via_proxy and resp.status_code == 401 else None
+                    hint = PROXY_401_HINT if via_proxy and resp.status_code == 401 else None
                     if attempt:
                         message += f" (after {attempt + 1} attempts)"
-                    raise HarborApiError(
+                    raise error_class(resp.status_code)(
                         operation,
                         resp.status_code,
                         code,

@@ -8,7 +8,8 @@ from typing import Any, TypeVar
 import pytest
 from pulumi.dynamic import Config, ConfigureRequest, ResourceProvider
 
-from components.harbor_api.client import HarborClient, HarborEndpoint
+from components.harbor_api.client import HarborClient
+from components.harbor_api.endpoint import HarborEndpoint
 from lab.harbor_double import HarborDouble
 
 PASSWORD = "s3cr3t-Admin-pw"

@@ -15,17 +15,20 @@ from typing import Any
 import pytest
 import requests
 
-from components.harbor_api.client import (
+from components.harbor_api.client import HarborClient, id_from_location, quote_q_value
+from components.harbor_api.endpoint import HarborEndpoint
+from components.harbor_api.errors import (
     HarborApiError,
-    HarborClient,
     HarborConfigError,
-    HarborEndpoint,
+    HarborConflictError,
+    HarborNotFoundError,
     HarborNotReadyError,
+    HarborPreconditionFailedError,
+    HarborUnauthorizedError,
     HarborUnreachableError,
-    _service_proxy_transport,
-    id_from_location,
-    quote_q_value,
+    error_class,
 )
+from components.harbor_api.transport import service_proxy_transport
 from lab.harbor_double import HarborDouble
 from tests.provider.conftest import ECR_URL, PASSWORD
 
@@ -43,7 +46,7 @@ def test_create_reads_id_from_location(client: HarborClient, double: HarborDoubl
 
 def test_error_names_operation_status_code_and_message_never_password(client: HarborClient) -> None:
     _registry(client, "dup")
-    with pytest.raises(HarborApiError) as err:
+    with pytest.raises(HarborConflictError) as err:
         _registry(client, "dup")
     text = str(err.value)
     assert err.value.status == 409 and err.value.code == "CONFLICT"
@@ -99,7 +102,7 @@ def test_recovers_when_harbor_comes_back_during_retries(double: HarborDouble) ->
 
 
 def test_401_is_not_retried(endpoint: HarborEndpoint, double: HarborDouble) -> None:
-    with pytest.raises(HarborApiError) as err:
+    with pytest.raises(HarborUnauthorizedError) as err:
         HarborClient(endpoint, "wrong").list_all("/registries", "list registries")
     assert err.value.status == 401
     assert double.count("GET", "/registries") == 1
@@ -107,9 +110,17 @@ def test_401_is_not_retried(endpoint: HarborEndpoint, double: HarborDouble) -> N
 
 
 def test_4xx_is_not_retried(client: HarborClient, double: HarborDouble) -> None:
-    with pytest.raises(HarborApiError):
+    with pytest.raises(HarborApiError) as err:
         client.create("/projects", {"project_name": "Bad Name"}, "create project 'Bad Name'")
+    assert type(err.value) is HarborApiError  # a 400 has no class of its own
     assert double.count("POST", "/projects") == 1
+
+
+def test_status_specific_errors_keep_their_class_with_a_hint() -> None:
+    assert error_class(404) is HarborNotFoundError and error_class(400) is HarborApiError
+    hinted = error_class(412)("delete x", 412, "PRECONDITION", "busy", request_id="r1").with_hint("empty it first")
+    assert isinstance(hinted, HarborPreconditionFailedError)
+    assert str(hinted) == "delete x failed: HTTP 412 PRECONDITION: busy (request id r1); empty it first"
 
 
 def test_no_cookie_is_ever_sent_although_harbor_sets_one(client: HarborClient, double: HarborDouble) -> None:
@@ -283,7 +294,7 @@ def test_service_proxy_authenticated_call_fails_plainly(apiserver: _FakeApiServe
     """The API server consumes the Authorization header; Harbor sees an anonymous caller and answers 401."""
     kc = _kubeconfig(tmp_path / "kubeconfig", apiserver.url, {"token": "kube-token"})
     client = HarborClient(HarborEndpoint(kubeconfig=str(kc), timeout=2, retries=0), PASSWORD)
-    with pytest.raises(HarborApiError) as err:
+    with pytest.raises(HarborUnauthorizedError) as err:
         client.list_all("/registries", "list registries")
     assert err.value.status == 401
     assert "service proxy, which removes the Authorization header" in str(err.value)
@@ -297,7 +308,7 @@ def test_kubeconfig_is_read_at_call_time_with_cert_files_removed_after(tmp_path:
     }
     kc = _kubeconfig(tmp_path / "kubeconfig", "https://127.0.0.1:6443", user)
     ep = HarborEndpoint(kubeconfig=str(kc), service_scheme="https", service_port="443")
-    with _service_proxy_transport(ep) as tr:
+    with service_proxy_transport(ep) as tr:
         assert tr.api_base == (
             "https://127.0.0.1:6443/api/v1/namespaces/harbor/services/https:harbor:443/proxy/api/v2.0"
         )

@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
-from components.harbor_api.client import HarborApiError, HarborClient
-from components.harbor_api.resources import UNKNOWN, ProjectProvider
+from components.dynamic import UNKNOWN
+from components.harbor_api.client import HarborClient
+from components.harbor_api.errors import HarborPreconditionFailedError
+from components.harbor_api.project import ProjectProvider
 from lab.harbor_double import HarborDouble
 from tests.provider.conftest import ECR_URL
 from tests.provider.conftest import configured as _configured
@@ -205,7 +207,7 @@ def test_non_empty_project_delete_without_force_destroy_explains_412(
 ) -> None:
     created = provider.create(_inputs(provider, harbor, registry_id=registry_id))
     double.add_repository("mif", "quickstart/img")
-    with pytest.raises(HarborApiError) as err:
+    with pytest.raises(HarborPreconditionFailedError) as err:
         provider.delete(created.id, created.outs)
     assert err.value.status == 412
     assert "delete project 'mif' failed: HTTP 412" in str(err.value) and "force_destroy=true" in str(

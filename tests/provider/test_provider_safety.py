@@ -12,15 +12,10 @@ import dill
 import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 
-from components.harbor_api.client import HarborConfigError
-from components.harbor_api.resources import (
-    Project,
-    ProjectProvider,
-    Registry,
-    RegistryProvider,
-    ReplicationPolicy,
-    ReplicationPolicyProvider,
-)
+from components.harbor_api.errors import HarborConfigError
+from components.harbor_api.project import Project, ProjectProvider
+from components.harbor_api.registry import Registry, RegistryProvider
+from components.harbor_api.replication import ReplicationPolicy, ReplicationPolicyProvider
 from lab.harbor_double import HarborDouble
 from tests.provider.conftest import ECR_URL, PASSWORD, configured
 
@@ -47,7 +42,11 @@ def test_type_tokens_are_stable() -> None:
     assert Registry._resource_type_name == "dynamic/harbor:Registry"
     assert Project._resource_type_name == "dynamic/harbor:Project"
     assert ReplicationPolicy._resource_type_name == "dynamic/harbor:ReplicationPolicy"
-    assert RegistryProvider.__module__ == "components.harbor_api.resources"
+    # Where each provider is pickled from; states written before the split name the old module, which
+    # test_state_compat.py covers.
+    assert RegistryProvider.__module__ == "components.harbor_api.registry"
+    assert ProjectProvider.__module__ == "components.harbor_api.project"
+    assert ReplicationPolicyProvider.__module__ == "components.harbor_api.replication"
 
 
 def test_four_concurrent_calls_on_one_provider(harbor: dict[str, Any], double: HarborDouble) -> None:

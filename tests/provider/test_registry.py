@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
-from components.harbor_api.client import HarborApiError, HarborClient
-from components.harbor_api.resources import UNKNOWN, RegistryProvider
+from components.dynamic import UNKNOWN
+from components.harbor_api.client import HarborClient
+from components.harbor_api.errors import HarborApiError, HarborPreconditionFailedError
+from components.harbor_api.registry import RegistryProvider
 from lab.harbor_double import HarborDouble
 from tests.provider.conftest import ECR_URL, configured
 
@@ -214,5 +216,5 @@ def test_delete_of_a_used_registry_explains_412(
         "registry_id": int(created.id),
         "metadata": {},
     }
-    with pytest.raises(HarborApiError, match=r"412 PRECONDITION.*still uses it"):
+    with pytest.raises(HarborPreconditionFailedError, match=r"412 PRECONDITION.*still uses it"):
         provider.delete(created.id, created.outs)

@@ -8,8 +8,11 @@ from typing import Any
 
 import pytest
 
-from components.harbor_api.client import HarborClient, HarborError
-from components.harbor_api.resources import UNKNOWN, ReplicationPolicyProvider, cron_problem
+from components.dynamic import UNKNOWN
+from components.harbor_api.client import HarborClient
+from components.harbor_api.errors import HarborError
+from components.harbor_api.replication import ReplicationPolicyProvider
+from components.rules import cron_problem
 from lab.harbor_double import HarborDouble
 from tests.provider.conftest import ECR_URL, configured
 

@@ -9,7 +9,7 @@ import pulumi
 import pytest
 from pulumi.runtime import mocks
 
-from components.harbor_api.client import HarborEndpoint
+from components.harbor_api.endpoint import HarborEndpoint
 from tests.provider.conftest import ECR_URL
 from tests.support.pulumi_mocks import mocked_runtime
 

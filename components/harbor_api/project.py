@@ -1,0 +1,252 @@
+"""``Project``: a Harbor project, a proxy cache of ``registry_id`` or, without it, a plain project.
+
+Type token ``pulumi-python:dynamic/harbor:Project``. Harbor keeps a project's settings in three places: the
+project's metadata (``public``, ``proxy_speed_kb``, as strings), its quota (``/quotas``) and its retention policy
+(``/retentions``, components/harbor_api/retention.py), so this provider reads and writes them by hand rather
+than through ``harbor`` paths in its specs.
+"""
+
+# No `from __future__ import annotations` here: Schema reads the specs in ProjectInputs at import time.
+
+from collections.abc import Mapping
+from typing import Annotated, Any, Required, TypedDict, Unpack
+from urllib.parse import quote
+
+import pulumi
+from pulumi.dynamic import CreateResult, ReadResult, Resource, UpdateResult
+
+from components import rules
+from components.dynamic import plain, plain_props
+from components.harbor_api import setting_names
+from components.harbor_api.base import HarborProvider, as_int, create_or_adopt, delete_explaining_412
+from components.harbor_api.client import HarborClient
+from components.harbor_api.errors import HarborError, HarborPreconditionFailedError
+from components.harbor_api.fields import Endpoint, Flag, Text, Whole
+from components.harbor_api.retention import default_retention_days, retention_body, retention_days
+from components.harbor_api.schema import Checker, Options, Schema
+from components.harbor_api.setting_names import Settings
+
+
+class ProjectInputs(TypedDict, total=False):
+    """The inputs of :class:`Project`, declared once (components/harbor_api/fields.py says what a spec does)."""
+
+    harbor: Required[Annotated[pulumi.Input[Any], Endpoint()]]
+    name: Required[Annotated[pulumi.Input[str], Text(rule=rules.project_name_problem, replaces=True)]]
+    public: Annotated[pulumi.Input[bool], Flag(default=False)]
+    registry_id: Annotated[pulumi.Input[int] | None, Whole(minimum=1, replaces=True)]
+    storage_limit: Annotated[pulumi.Input[int], Whole(default=-1, minimum=-1)]
+    proxy_speed_kb: Annotated[pulumi.Input[int], Whole(default=-1, minimum=-1)]
+    # Omitted: what Harbor does (7 days on proxy projects, none on plain ones); None or 0: off.
+    retention_days: Annotated[pulumi.Input[int] | None, Whole(default=0, minimum=0, absent=default_retention_days)]
+    force_destroy: Annotated[pulumi.Input[bool], Flag(default=False)]
+
+
+SCHEMA = Schema(ProjectInputs, id_output="project_id", outputs=("project_id", "retention_id", "adopted"))
+
+
+def _metadata(p: Mapping[str, Any]) -> dict[str, str]:
+    meta = {"public": "true" if p["public"] else "false"}
+    if p.get("registry_id") is not None:
+        meta["proxy_speed_kb"] = str(int(p["proxy_speed_kb"]))
+    return meta
+
+
+def _create_body(p: Mapping[str, Any]) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "project_name": p["name"],
+        "metadata": _metadata(p),
+        "storage_limit": int(p["storage_limit"]),
+    }
+    if p.get("registry_id") is not None:
+        body["registry_id"] = int(p["registry_id"])
+    return body
+
+
+def _quota(client: HarborClient, pid: int) -> dict[str, Any] | None:
+    quotas = client.list_all(
+        "/quotas", f"read quota of project {pid}", params={"reference": "project", "reference_id": str(pid)}
+    )
+    return quotas[0] if quotas else None
+
+
+def _read_project(client: HarborClient, pid: int, props: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Live project fields in check()'s shape (plus ``retention_id``, ``metadata``, ``quota``, ``policy``)."""
+    project = client.get(f"/projects/{pid}", f"read project {pid}")
+    if project is None:
+        return None
+    meta = project.get("metadata") or {}
+    registry_id = project.get("registry_id") or None
+    quota = _quota(client, pid)
+    storage = (quota or {}).get("hard", {}).get("storage", props.get("storage_limit", -1))
+    retention_id = meta.get("retention_id") or None
+    policy = (
+        client.get(f"/retentions/{int(retention_id)}", f"read retention of project {pid}")
+        if retention_id
+        else None
+    )
+    return {
+        "name": project.get("name", ""),
+        "public": meta.get("public") == "true",
+        "registry_id": registry_id,
+        "storage_limit": int(storage),
+        "proxy_speed_kb": int(meta.get("proxy_speed_kb", -1)) if registry_id else -1,
+        "retention_days": retention_days(policy),
+        "retention_id": as_int(retention_id),
+        "metadata": meta,
+        "quota": quota,
+        "policy": policy,
+    }
+
+
+def _converge(client: HarborClient, pid: int, p: Mapping[str, Any]) -> None:
+    """Make metadata, quota and retention of project ``pid`` what ``p`` asks, touching only what differs."""
+    name = p["name"]
+    live = _read_project(client, pid, p)
+    if live is None:
+        raise HarborError(
+            f"update project '{name}': project id {pid} no longer exists in Harbor; run pulumi refresh"
+        )
+    wanted_meta = _metadata(p)
+    if any(live["metadata"].get(k) != v for k, v in wanted_meta.items()):
+        # PUT merges metadata into the stored map, so explicit values are sent for every key we own.
+        client.put(f"/projects/{pid}", {"metadata": wanted_meta}, f"update project '{name}'")
+    limit = int(p["storage_limit"])
+    if live["quota"] is None:
+        if limit != -1:
+            raise HarborError(f"update project '{name}': Harbor has no quota for project id {pid}")
+    elif live["quota"].get("hard", {}).get("storage") != limit:
+        client.put(
+            f"/quotas/{int(live['quota']['id'])}",
+            {"hard": {"storage": limit}},
+            f"set storage quota of project '{name}'",
+        )
+    days = int(p.get("retention_days") or 0)
+    if live["retention_days"] == days:
+        return
+    op = f"set retention of project '{name}' to {days} days" if days else f"turn off retention of project '{name}'"
+    if live["policy"] is not None:
+        client.put(f"/retentions/{live['retention_id']}", retention_body(live["policy"], days, pid), op)
+    elif days:
+        body = retention_body({}, days, pid)
+        body.pop("id")
+        client.create("/retentions", body, op)
+
+
+def _empty_project(client: HarborClient, name: str) -> None:
+    """Delete every repository of a project; nested names are URL-encoded twice (``a/b`` → ``a%252Fb``)."""
+    base = f"/projects/{quote(name, safe='')}/repositories"
+    for repo in client.list_all(base, f"list repositories of project '{name}'"):
+        full = str(repo.get("name", ""))
+        short = full[len(name) + 1 :] if full.startswith(name + "/") else full
+        client.delete(f"{base}/{quote(quote(short, safe=''), safe='')}", f"delete repository '{full}'")
+
+
+def _other_kind(existing: Mapping[str, Any], props: Mapping[str, Any]) -> str | None:
+    """Why an existing project of that name cannot be adopted: a proxy cache of another registry, or not one."""
+    live_registry = existing.get("registry_id") or None
+    if live_registry == as_int(props.get("registry_id")):
+        return None
+    return (
+        f"Harbor already has a project of that name with registry_id {live_registry}, not "
+        f"{props.get('registry_id')}; it cannot be adopted"
+    )
+
+
+def _outs(client: HarborClient, pid: int, props: Mapping[str, Any], *, adopted: Any) -> dict[str, Any]:
+    live = _read_project(client, pid, props) or {}
+    return SCHEMA.outs(props, project_id=pid, retention_id=live.get("retention_id"), adopted=bool(adopted))
+
+
+class ProjectProvider(HarborProvider):
+    """CRUD for ``/projects``, its storage quota (``/quotas``) and its retention rule (``/retentions``)."""
+
+    schema = SCHEMA
+    path = "/projects"
+    noun = "project"
+    in_use_hint = (
+        "Harbor refuses (412) to delete a project that still has repositories (a proxy cache has cached "
+        "images); set force_destroy=true to delete its repositories first, or empty it in Harbor"
+    )
+    settings = setting_names.PROXY_PROJECT
+
+    def settings_for(self, news: Mapping[str, Any]) -> Settings:
+        return setting_names.project_settings(plain(news.get("registry_id")))
+
+    def refine(self, c: Checker) -> None:
+        limit, speed = c.out["storage_limit"], c.out["proxy_speed_kb"]
+        if c.known("storage_limit") and limit == 0:
+            c.fail("storage_limit", "must be -1 (unlimited) or a number of bytes > 0")
+        if c.known("proxy_speed_kb") and speed == 0:
+            c.fail("proxy_speed_kb", "must be -1 (unlimited) or kbps > 0")
+        if c.out["registry_id"] is None and c.known("proxy_speed_kb") and speed != -1:
+            c.fail("proxy_speed_kb", "applies only to a proxy-cache project (set registry_id)")
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        props = plain_props(props)
+        client, name = self.client(props), props["name"]
+        pid, adopted = create_or_adopt(
+            "project",
+            name,
+            lambda: client.get_project_by_name(name, f"look up project '{name}'"),
+            lambda: client.create("/projects", _create_body(props), f"create project '{name}'"),
+            id_key="project_id",
+            adoptable=lambda existing: _other_kind(existing, props),
+        )
+        _converge(client, pid, props)
+        return CreateResult(str(pid), _outs(client, pid, props, adopted=adopted))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        props = plain_props(props)
+        live = _read_project(self.client(props), int(id_), props)
+        if live is None:
+            return ReadResult("", {})
+        # Every input Harbor keeps comes from it; the others (harbor, force_destroy) from the state.
+        inputs = {**SCHEMA.read({}, props), **{k: live[k] for k in SCHEMA.names if k in live}}
+        outs = SCHEMA.outs(
+            inputs, project_id=int(id_), retention_id=live["retention_id"], adopted=bool(props.get("adopted"))
+        )
+        return ReadResult(id_, outs, inputs=inputs)
+
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        news = plain_props(news)
+        client = self.client(news)
+        _converge(client, int(id_), news)
+        return UpdateResult(_outs(client, int(id_), news, adopted=olds.get("adopted", False)))
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        props = plain_props(props)
+        client, pid = self.client(props), int(id_)
+        live = client.get(f"/projects/{pid}", f"read project {pid}")
+        if live is None:
+            return
+        name = live.get("name", props.get("name"))
+        path, op = f"/projects/{pid}", f"delete project '{name}'"
+        if not props.get("force_destroy"):
+            delete_explaining_412(client, path, op, self.in_use_hint)
+            return
+        for attempt in (1, 2):  # a pull may cache a new repository between emptying and deleting
+            _empty_project(client, name)
+            try:
+                client.delete(path, op)
+                return
+            except HarborPreconditionFailedError:
+                if attempt == 2:
+                    raise
+
+
+class Project(Resource, module="harbor", name="Project"):
+    """A Harbor project: a proxy cache of ``registry_id`` or, without it, a plain project.
+
+    Inputs (:class:`ProjectInputs`): ``harbor``, ``name`` and ``registry_id`` (a change of either replaces),
+    ``public``, ``storage_limit`` (bytes, -1 unlimited), ``proxy_speed_kb`` (proxy only, -1 unlimited),
+    ``retention_days`` (the nDaysSinceLastPull rule; default 7 for proxy projects as Harbor does, 0 for
+    plain ones; ``None``/0 turns it off), ``force_destroy`` (delete repositories before the project).
+    Outputs: those plus ``project_id``, ``retention_id``, ``adopted``.
+    """
+
+    project_id: pulumi.Output[int]
+    retention_id: pulumi.Output[int | None]
+    name: pulumi.Output[str]
+
+    def __init__(self, resource_name: str, *, opts: Options = None, **inputs: Unpack[ProjectInputs]) -> None:
+        super().__init__(ProjectProvider(), resource_name, *SCHEMA.resource_args(inputs, opts))
