@@ -2,7 +2,8 @@
 
 Where things are:
 
-* sections.py: one pydantic model per stack-file key (harbor, tls, upstream, proxyProject, ...);
+* sections.py: one pydantic model per stack-file key (harbor, tls, upstream, proxyProject, ...), nodes.py
+  for the `nodes` key;
 * model.py: `Settings`, the whole stack, and the checks that span sections;
 * derived.py: values derived from the settings (node endpoint, external and API URLs, image prefix, ...);
 * rewrite.py: whether image rewrite can work with the node settings;

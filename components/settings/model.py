@@ -1,6 +1,6 @@
 """`Settings`: the whole stack's settings, validated, with the checks that span more than one section.
 
-Sections (harbor, tls, upstream, ...) are in sections.py, the values derived from them in derived.py. Each
+Sections (harbor, tls, upstream, ...) are in sections.py and nodes.py, the values derived from them in derived.py. Each
 cross-section problem is reported on its own line and names the stack setting it is about.
 """
 
@@ -9,11 +9,11 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from components.settings.derived import DerivedValues
+from components.settings.nodes import NodesSettings
 from components.settings.rewrite import rewrite_settings_errors
 from components.settings.sections import (
     HarborSettings,
     ImageRewriteSettings,
-    NodesSettings,
     ProxyProjectSettings,
     ReplicationSettings,
     StrictModel,

@@ -1,7 +1,8 @@
 """The settings sections: one pydantic model per object key of the stack file (harbor, tls, upstream, ...).
 
 Keys are camelCase as in Pulumi.<stack>.yaml and unknown keys are rejected everywhere. Each section checks what
-it can see alone, with the shared rules of components/rules.py; checks across sections are in model.py.
+it can see alone, with the shared rules of components/rules.py; checks across sections are in model.py, the
+`nodes` section is in nodes.py.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def camel_case(name: str) -> str:
     return head + "".join(part.title() for part in rest)
 
 
-class _Section(StrictModel):
+class Section(StrictModel):
     """A section of the stack file: snake_case fields, camelCase keys."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True, alias_generator=camel_case)
@@ -51,7 +52,7 @@ def _project_name(value: str) -> str:
     return value
 
 
-class ChartRef(_Section):
+class ChartRef(Section):
     """Where a Helm chart comes from: a repository URL, an OCI reference (oci://...) or a local path."""
 
     name: str = "harbor"
@@ -70,14 +71,14 @@ class ChartRef(_Section):
         return value
 
 
-class NodePorts(_Section):
+class NodePorts(Section):
     """NodePort numbers that nodes use to reach Harbor in `nodePort` exposure."""
 
     http: int = Field(30002, ge=30000, le=32767)
     https: int = Field(30003, ge=30000, le=32767)
 
 
-class Expose(_Section):
+class Expose(Section):
     """How nodes reach Harbor. Nodes cannot resolve *.svc.cluster.local (DOMAIN.md S5), so one of:
     nodePort (nodeAddress:port), loadBalancer (loadBalancerHost), or clusterIP with a static clusterIP and a
     hostname that the program writes into each node's /etc/hosts."""
@@ -108,7 +109,7 @@ class Expose(_Section):
         return self
 
 
-class Storage(_Section):
+class Storage(Section):
     """Persistent volumes. The chart's 5Gi registry default is far too small for a cache (DOMAIN.md S9)."""
 
     storage_class: str = ""
@@ -119,7 +120,7 @@ class Storage(_Section):
     trivy_size: str = "5Gi"
 
 
-class EgressProxy(_Section):
+class EgressProxy(Section):
     """HTTP(S) proxy Harbor uses to reach the upstream registry."""
 
     http_proxy: str = ""
@@ -127,7 +128,7 @@ class EgressProxy(_Section):
     no_proxy: str = "127.0.0.1,localhost,.local,.internal"
 
 
-class ExternalDatabase(_Section):
+class ExternalDatabase(Section):
     """External PostgreSQL for HA; the password is read from an existing Secret (key `password`)."""
 
     host: str
@@ -138,7 +139,7 @@ class ExternalDatabase(_Section):
     sslmode: Literal["disable", "require", "verify-ca", "verify-full"] = "require"
 
 
-class ExternalRedis(_Section):
+class ExternalRedis(Section):
     """External Redis for HA; the password is read from an existing Secret (key `REDIS_PASSWORD`)."""
 
     addr: str
@@ -146,7 +147,7 @@ class ExternalRedis(_Section):
     existing_secret: str = ""
 
 
-class ObjectStorage(_Section):
+class ObjectStorage(Section):
     """Image storage in object storage instead of a PVC (needed for more than one registry replica)."""
 
     type: Literal["s3", "gcs", "azure", "swift", "oss"] = "s3"
@@ -154,7 +155,7 @@ class ObjectStorage(_Section):
     existing_secret: str = ""
 
 
-class HighAvailability(_Section):
+class HighAvailability(Section):
     """Settings for users who outgrow one Harbor pod (harbor-helm docs/High Availability.md)."""
 
     replicas: int = Field(1, ge=1)
@@ -170,7 +171,7 @@ class HighAvailability(_Section):
         return self
 
 
-class HarborSettings(_Section):
+class HarborSettings(Section):
     """The Harbor installation (or an existing Harbor with install: false)."""
 
     install: bool = True
@@ -216,7 +217,7 @@ class HarborSettings(_Section):
         return self
 
 
-class TlsSettings(_Section):
+class TlsSettings(Section):
     """cert-manager chain for https: self-signed Issuer -> CA Certificate -> CA Issuer -> leaf Certificate,
     or an existing ClusterIssuer."""
 
@@ -247,7 +248,7 @@ class TlsSettings(_Section):
         return values
 
 
-class UpstreamSettings(_Section):
+class UpstreamSettings(Section):
     """The remote registry Harbor pulls from (Amazon ECR in the reference setup)."""
 
     name: str = "upstream-ecr"
@@ -288,7 +289,7 @@ class UpstreamSettings(_Section):
         return urlsplit(self.url).netloc
 
 
-class ProxyProjectSettings(_Section):
+class ProxyProjectSettings(Section):
     """The proxy-cache project (pull-through cache)."""
 
     enabled: bool = True
@@ -305,7 +306,7 @@ class ProxyProjectSettings(_Section):
         return _project_name(value)
 
 
-class ReplicationSettings(_Section):
+class ReplicationSettings(Section):
     """A plain project filled by a pull replication rule, for images that must be there before anyone asks."""
 
     enabled: bool = False
@@ -334,65 +335,7 @@ class ReplicationSettings(_Section):
         return value
 
 
-class NodeHost(_Section):
-    """One node reached over SSH."""
-
-    name: str
-    address: str
-    port: int = Field(22, ge=1, le=65535)
-    user: str | None = None
-    host_key: str | None = None
-
-
-class Bastion(_Section):
-    """An SSH jump host in front of the nodes."""
-
-    host: str
-    port: int = Field(22, ge=1, le=65535)
-    user: str = "root"
-
-
-class ContainerdPaths(_Section):
-    """Where containerd keeps its files on the nodes, and how to restart and probe it without systemd.
-
-    Without systemd both commands are needed: after a restart the node script waits for `healthCommand`
-    to succeed (else it rolls config.toml back), and with neither systemd nor a health command it cannot.
-    """
-
-    config_path: str = "/etc/containerd/config.toml"
-    certs_dir: str = "/etc/containerd/certs.d"
-    hosts_file: str = "/etc/hosts"
-    containerd_bin: str = "containerd"
-    restart_command: str = ""
-    health_command: str = ""
-
-
-class NodesSettings(_Section):
-    """Which nodes get containerd pointed at Harbor, and how."""
-
-    transport: Literal["ssh", "daemonset", "none"] = "ssh"
-    user: str = "root"
-    hosts: list[NodeHost] = Field(default_factory=list)
-    bastion: Bastion | None = None
-    containerd: ContainerdPaths = ContainerdPaths()
-    daemonset_image: str = "docker.io/library/busybox:1.37"
-    verify_image: str | None = None
-
-    @model_validator(mode="after")
-    def _unique(self) -> NodesSettings:
-        for attr in ("name", "address"):
-            seen: set[str] = set()
-            for host in self.hosts:
-                value = getattr(host, attr)
-                if value in seen:
-                    raise ValueError(f"two nodes have the {attr} '{value}': each node must be listed once")
-                seen.add(value)
-        if self.transport == "ssh" and not self.hosts:
-            raise ValueError("transport ssh needs at least one entry in hosts (or use transport daemonset/none)")
-        return self
-
-
-class ImageRewriteSettings(_Section):
+class ImageRewriteSettings(Section):
     """Optional Kyverno policy that rewrites image references to Harbor at admission."""
 
     enabled: bool = False
