@@ -81,7 +81,7 @@ class PinnedSecretValuesProvider(ResourceProvider):
         return DiffResult(changes=False)
 
 
-class PinnedSecretValues(Resource, module="harbor", name="PinnedSecretValues"):
+class PinnedSecretValues(Resource, module="generated", name="PinnedSecretValues"):
     """Harbor's internal secret values for one release, made once at create; `values` is a secret output."""
 
     values: pulumi.Output[dict[str, dict[str, str]]]

@@ -7,7 +7,7 @@ from typing import Any
 import bcrypt
 
 from components.harbor_values import PinnedSecretNames, harbor_values
-from components.pinned_secrets import ROLES, PinnedSecretValuesProvider, generate_pinned_values
+from components.pinned_secrets import ROLES, PinnedSecretValues, PinnedSecretValuesProvider, generate_pinned_values
 from components.settings import Settings, validate
 
 SECRETS = {"adminPassword": True, "upstreamSecretKey": True}
@@ -116,6 +116,12 @@ def test_pinned_values_are_made_at_create_only() -> None:
     assert first.outs["values"] != second.outs["values"]  # fresh at each create ...
     diff = provider.diff(first.id, first.outs, {"release": "harbor", "values": None})
     assert diff.changes is False  # ... and never changed by a later run
+
+
+def test_pinned_values_type_and_module_stay_put() -> None:
+    # Both are recorded in every stack's state: the type token in the URN, the module in the pickled provider.
+    assert PinnedSecretValues._resource_type_name == "dynamic/generated:PinnedSecretValues"
+    assert PinnedSecretValuesProvider.__module__ == "components.pinned_secrets"
 
 
 def values_of_settings() -> dict[str, Any]:

@@ -38,7 +38,7 @@ class ProgramMocks(pulumi.runtime.Mocks):
             state.update(policy_id=7, last_execution_status="Succeed")
         elif args.typ == "kubernetes:core/v1:Secret" and args.resource_id:
             state["data"] = {"ca.crt": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t"}  # "-----BEGIN CERTIFICATE-----"
-        elif args.typ == "pulumi-python:dynamic/harbor:PinnedSecretValues":
+        elif args.typ == "pulumi-python:dynamic/generated:PinnedSecretValues":
             state["values"] = FAKE_PINNED
         elif args.typ == "kubernetes:helm.sh/v3:Release":
             state["status"] = {"status": "deployed"}
