@@ -84,7 +84,11 @@ def test_resource_args_fill_defaults_and_keep_secrets_secret() -> None:
         assert isinstance(props["token"], pulumi.Output) and await props["token"].is_secret()
         assert opts is not None and opts.additional_secret_outputs == ["token"]
 
-    asyncio.run(run())
+    loop = asyncio.new_event_loop()  # not asyncio.run: it would leave no current loop for later mocked tests
+    try:
+        loop.run_until_complete(run())
+    finally:
+        loop.close()
 
 
 class _Loose(TypedDict):
