@@ -15,10 +15,10 @@ real kube-apiserver.
 from __future__ import annotations
 
 import contextlib
-import os
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import quote
 
 from components.harbor_api.endpoint import HarborEndpoint
@@ -43,14 +43,6 @@ class Transport:
     headers: dict[str, str]
     send_basic: bool
     via_proxy: bool
-
-
-def _write_temp(directory: str, name: str, data: bytes) -> str:
-    path = os.path.join(directory, name)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    return path
 
 
 @contextlib.contextmanager
@@ -83,9 +75,10 @@ def _direct_transport(ep: HarborEndpoint) -> Iterator[Transport]:
     if url.endswith(API_PREFIX):
         url = url[: -len(API_PREFIX)]
     if ep.ca_pem:
-        with tempfile.TemporaryDirectory(prefix="harbor-ca-") as tmp:
-            ca = _write_temp(tmp, "ca.crt", ep.ca_pem.encode())
-            yield Transport(url + API_PREFIX, ca, None, {}, True, False)
+        with tempfile.TemporaryDirectory(prefix="harbor-ca-") as tmp:  # a CA certificate is public
+            ca = Path(tmp, "ca.crt")
+            ca.write_text(ep.ca_pem, encoding="utf-8")
+            yield Transport(url + API_PREFIX, str(ca), None, {}, True, False)
     else:
         yield Transport(url + API_PREFIX, ep.verify_tls, None, {}, True, False)
 

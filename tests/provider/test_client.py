@@ -28,7 +28,7 @@ from components.harbor_api.errors import (
     HarborUnreachableError,
     error_class,
 )
-from components.harbor_api.transport import service_proxy_transport
+from components.harbor_api.transport import open_transport, service_proxy_transport
 from lab.harbor_double import HarborDouble
 from tests.provider.conftest import ECR_URL, PASSWORD
 
@@ -317,6 +317,17 @@ def test_kubeconfig_is_read_at_call_time_with_cert_files_removed_after(tmp_path:
         assert tr.send_basic and tr.headers == {}
         cert_dir = Path(tr.cert[0]).parent
     assert not cert_dir.exists()
+
+
+def test_direct_ca_pem_is_a_file_only_during_the_call() -> None:
+    ep = HarborEndpoint(url="https://harbor.example.com/api/v2.0/", ca_pem="-----BEGIN CERTIFICATE-----\n")
+    with open_transport(ep) as tr:
+        assert tr.api_base == "https://harbor.example.com/api/v2.0" and isinstance(tr.verify, str)
+        assert Path(tr.verify).read_text() == "-----BEGIN CERTIFICATE-----\n"
+        ca_file = Path(tr.verify)
+    assert not ca_file.exists()
+    with open_transport(HarborEndpoint(url="https://h", verify_tls=False)) as tr:
+        assert tr.verify is False and tr.send_basic and not tr.via_proxy
 
 
 def test_kubeconfig_problems_are_config_errors(tmp_path: Path) -> None:
