@@ -95,13 +95,13 @@ def _ambient_kubeconfig() -> str:
     return os.environ.get("KUBECONFIG", os.path.expanduser("~/.kube/config")).split(os.pathsep)[0]
 
 
-def upstream_args(settings: Settings, endpoint: HarborEndpoint, access_secret: object,
-                  ca_pem: object = None) -> HarborUpstreamArgs:
+def upstream_args(settings: Settings, endpoint: HarborEndpoint, access_secret: pulumi.Input[str],
+                  ca_pem: pulumi.Input[str] | None = None) -> HarborUpstreamArgs:
     """Registry, proxy project and replication from the settings (`ca_pem`: the deploy-time CA, if any)."""
     up, proxy, repl = settings.upstream, settings.proxy_project, settings.replication
     return HarborUpstreamArgs(
         endpoint=endpoint, registry_name=up.name, registry_url=up.url.rstrip("/"), registry_type=up.type,
-        access_key_id=up.access_key_id, access_secret=access_secret,  # type: ignore[arg-type]
+        access_key_id=up.access_key_id, access_secret=access_secret,
         insecure=up.insecure, description=up.description,
         proxy=ProxyProjectOptions(name=proxy.name, public=proxy.public, storage_limit=proxy.storage_limit_bytes,
                                   proxy_speed_kb=proxy.speed_kb, retention_days=proxy.retention_days,
@@ -113,7 +113,7 @@ def upstream_args(settings: Settings, endpoint: HarborEndpoint, access_secret: o
             cron=None if repl.trigger == "manual" else repl.trigger, override=repl.override,
             speed=max(repl.speed_kb, 0), run_on_change=repl.run_on_change, public=repl.public,
             retention_days=None, force_destroy=repl.force_destroy) if repl.enabled else None,
-        ca_pem=ca_pem,  # type: ignore[arg-type]
+        ca_pem=ca_pem,
     )
 
 
