@@ -260,3 +260,24 @@ def test_errors_are_collected_not_first_only() -> None:
     raw["upstream"]["typo"] = 1
     errors = errors_of(raw, {"upstreamSecretKey": True, "sshPrivateKey": True})
     assert len(errors) >= 3
+
+
+@pytest.mark.parametrize("cron", ["0 0 */6 * * *", "0 30 2 * * MON-FRI", "0 0 0 1 JAN ?", "0 0 25 * * *",
+                                  "5 0 * * * *", "0 * * * * *", "0 0 * * *", "0 0 */0 * * *", "0 0 0 * FOO *"])
+def test_settings_and_provider_check_agree_on_cron(cron: str) -> None:
+    from components.harbor_api.client import HarborEndpoint
+    from components.harbor_api.replication import ReplicationPolicyProvider
+
+    raw = base()
+    raw["replication"] = {"enabled": True, "trigger": cron}
+    try:
+        validate(raw, ALL_SECRETS)
+        settings_ok = True
+    except SettingsError:
+        settings_ok = False
+    news = {"harbor": HarborEndpoint(url="https://harbor.example").to_dict(), "name": "p", "registry_id": 1,
+            "dest_namespace": "mif-replica", "trigger": "scheduled", "cron": cron}
+    failures = ReplicationPolicyProvider().check({}, news).failures or []
+    assert settings_ok == (failures == []), failures
+    # Both name the stack setting the cron came from.
+    assert all("harbor-cache:replication.trigger" in f.reason for f in failures), failures
