@@ -161,7 +161,7 @@ class NodeMirror(pulumi.ComponentResource):
         if transport == "ssh" and not ssh_nodes:
             raise ValueError("transport ssh needs at least one node")
         # config.toml's config_path and the hosts.toml ca= paths must name the same directory.
-        params = replace(params or ScriptParams(), config_path=spec.certs_dir)
+        params = replace(params or ScriptParams(), certs_dir=spec.certs_dir)
         child = pulumi.ResourceOptions(parent=self)
         files: pulumi.Output[dict[str, str]] = pulumi.Output.from_input(ca_pem).apply(
             lambda pem: render_certs_files(replace(spec, ca_pem=pem) if pem else spec))

@@ -134,7 +134,7 @@ def node_mirror_spec(settings: Settings) -> NodeMirrorSpec:
 
 def script_params(settings: Settings) -> ScriptParams:
     c = settings.nodes.containerd
-    return ScriptParams(config=c.config_path, config_path=c.certs_dir, hosts_file=c.hosts_file,
+    return ScriptParams(config_toml=c.config_path, certs_dir=c.certs_dir, hosts_file=c.hosts_file,
                         containerd=c.containerd_bin, restart_cmd=c.restart_command,
                         health_cmd=c.health_command)
 

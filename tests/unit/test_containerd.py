@@ -273,7 +273,7 @@ def test_node_mirror_ssh_one_resource_per_node(mocks: _Mocks) -> Any:
         assert len(typed) == 2
         assert all("harbor.example/ca.crt" in r.inputs["files"] for r in typed)
         assert all("PRIVATE" not in str(r.inputs) for r in typed)
-        assert {r.inputs["params"]["config_path"] for r in typed} == {"/etc/containerd/certs.d"}
+        assert {r.inputs["params"]["certs_dir"] for r in typed} == {"/etc/containerd/certs.d"}
 
     return nm.nodes.apply(check)
 

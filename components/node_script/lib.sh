@@ -1,0 +1,173 @@
+# harbor-cache node script, part lib.sh: the shared helpers (result line, containerd version and restart,
+# backups and atomic writes). Every mode uses them; they change nothing on their own.
+set -eu
+umask 022
+PATH="$PATH:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+TAB=$(printf '\t')
+
+CHANGED=""; DRIFT=""; WARNINGS=""; RESTARTED=false; ROLLED_BACK=false
+CTR_VERSION=""; CFG_VERSION=""; CFG_ACTION=""; CFG_TABLE=""
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/harbor-cache.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+trap 'exit 130' INT TERM
+
+say() { printf 'harbor-cache: %s\n' "$*" >&2; }
+
+json_str() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g' | tr '\n\t' '  ')"; }
+
+json_list() {  # newline-separated items -> JSON array
+    jl_out=""
+    jl_old_ifs=$IFS; IFS='
+'
+    for jl_item in $1; do
+        [ -n "$jl_item" ] || continue
+        jl_out="$jl_out${jl_out:+,}$(json_str "$jl_item")"
+    done
+    IFS=$jl_old_ifs
+    printf '[%s]' "$jl_out"
+}
+
+add() { printf '%s\n%s' "$1" "$2"; }  # add LIST ITEM -> LIST with ITEM appended
+
+emit() {  # emit OK ERROR
+    em_err=null
+    [ -z "$2" ] || em_err=$(json_str "$2")
+    em_ver=null
+    [ -z "$CFG_VERSION" ] || em_ver=$CFG_VERSION
+    printf 'HARBOR_CACHE_RESULT {"mode":%s,"ok":%s,"containerd":%s,"config_version":%s,"config":%s,"table":%s,"changed":%s,"drift":%s,"restarted":%s,"rolled_back":%s,"warnings":%s,"error":%s}\n' \
+        "$(json_str "$HC_MODE")" "$1" "$(json_str "$CTR_VERSION")" "$em_ver" "$(json_str "$CFG_ACTION")" \
+        "$(json_str "$CFG_TABLE")" "$(json_list "$CHANGED")" "$(json_list "$DRIFT")" "$RESTARTED" "$ROLLED_BACK" \
+        "$(json_list "$WARNINGS")" "$em_err"
+}
+
+die() { say "ERROR: $*"; emit false "$*"; exit 1; }
+warn() { say "warning: $*"; WARNINGS=$(add "$WARNINGS" "$*"); }
+
+# ---------------------------------------------------------------- containerd version and restart
+
+detect_containerd() {
+    command -v "$HC_CONTAINERD" >/dev/null 2>&1 || die "containerd binary '$HC_CONTAINERD' not found"
+    dc_out=$("$HC_CONTAINERD" --version 2>/dev/null) || die "'$HC_CONTAINERD --version' failed"
+    # "containerd github.com/containerd/containerd[/v2] v1.6.20~ds1 <rev>": first x.y.z after the name.
+    CTR_VERSION=$(printf '%s\n' "$dc_out" | awk '{for(i=2;i<=NF;i++) if (match($i, /^v?[0-9]+\.[0-9]+\.[0-9]+/)) {s=substr($i,RSTART,RLENGTH); sub(/^v/,"",s); print s; exit}}')
+    [ -n "$CTR_VERSION" ] || die "cannot parse containerd version from: $dc_out"
+    CTR_MAJOR=${CTR_VERSION%%.*}
+    dc_rest=${CTR_VERSION#*.}
+    CTR_MINOR=${dc_rest%%.*}
+}
+
+has_systemd() { [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; }
+
+restart_containerd() {
+    if [ -n "$HC_RESTART_CMD" ]; then
+        sh -c "$HC_RESTART_CMD" >&2
+    elif has_systemd; then
+        systemctl restart containerd >&2
+    else
+        say "no systemd and no restart command configured"
+        return 1
+    fi
+}
+
+containerd_healthy() {
+    if [ -n "$HC_HEALTH_CMD" ]; then
+        sh -c "$HC_HEALTH_CMD" >/dev/null 2>&1
+    elif has_systemd; then
+        systemctl is-active --quiet containerd
+    else
+        return 1
+    fi
+}
+
+wait_healthy() {
+    wh_end=$(( $(date +%s) + HC_HEALTH_TIMEOUT ))
+    while :; do
+        containerd_healthy && return 0
+        [ "$(date +%s)" -lt "$wh_end" ] || return 1
+        sleep 1
+    done
+}
+
+# ---------------------------------------------------------------- backups and atomic writes
+
+path_id() { printf '%s' "$1" | cksum | awk '{print $1 "-" $2}'; }
+
+is_managed() { [ -f "$HC_STATE_DIR/managed" ] && grep -qxF "$1" "$HC_STATE_DIR/managed"; }
+
+backup_once() {  # keep the original (or an 'absent' marker) the first time a path is touched
+    is_managed "$1" && return 0
+    mkdir -p "$HC_STATE_DIR/orig" "$HC_STATE_DIR/written"
+    chmod 700 "$HC_STATE_DIR"
+    bo_id=$(path_id "$1")
+    if [ -e "$1" ]; then
+        cp -p "$1" "$HC_STATE_DIR/orig/$bo_id"
+    else
+        : >"$HC_STATE_DIR/orig/$bo_id.absent"
+    fi
+    printf '%s\n' "$1" >>"$HC_STATE_DIR/managed"
+}
+
+ensure_dir() {  # mkdir -p, remembering each directory created so remove can take it away again
+    [ -d "$1" ] && return 0
+    ensure_dir "$(dirname "$1")"
+    mkdir "$1"
+    mkdir -p "$HC_STATE_DIR"
+    printf '%s\n' "$1" >>"$HC_STATE_DIR/dirs"
+}
+
+atomic_put() {  # atomic_put SRC DEST: same-directory temp file + rename, keeping DEST's mode/owner
+    ap_tmp="$(dirname "$2")/.harbor-cache.$$.$(basename "$2")"
+    if [ -e "$2" ]; then
+        { cp -p "$2" "$ap_tmp" && cat "$1" >"$ap_tmp"; } || die "cannot write $ap_tmp"
+    else
+        { cp "$1" "$ap_tmp" && chmod 644 "$ap_tmp"; } || die "cannot write $ap_tmp"
+    fi
+    replace_file "$ap_tmp" "$2"
+}
+
+replace_file() {  # rename TMP over DEST; a bind-mounted DEST (/etc/hosts in a kind node) is rewritten in place
+    if mv -f "$1" "$2" 2>/dev/null; then return 0; fi
+    { cat "$1" >"$2" && rm -f "$1"; } || { rm -f "$1"; die "cannot replace $2"; }
+}
+
+put_file() {  # put_file SRC DEST: write DEST atomically unless it already holds SRC's bytes
+    if [ -f "$2" ] && cmp -s "$1" "$2"; then return 0; fi
+    ensure_dir "$(dirname "$2")"
+    backup_once "$2"
+    atomic_put "$1" "$2"
+    cp "$1" "$HC_STATE_DIR/written/$(path_id "$2")" || die "cannot record $2 in $HC_STATE_DIR"
+    CHANGED=$(add "$CHANGED" "$2")
+}
+
+restore_path() {  # put back the original bytes, mode and mtime (or delete the file when it did not exist)
+    rp_id=$(path_id "$1")
+    if [ -e "$HC_STATE_DIR/orig/$rp_id.absent" ]; then
+        [ ! -e "$1" ] || rm -f "$1" || die "cannot remove $1"
+    else
+        rp_tmp="$(dirname "$1")/.harbor-cache.$$.$(basename "$1")"
+        cp -p "$HC_STATE_DIR/orig/$rp_id" "$rp_tmp" || die "cannot restore $1"
+        replace_file "$rp_tmp" "$1"
+    fi
+    CHANGED=$(add "$CHANGED" "$1")
+}
+
+release_path() {  # hand a managed path back: original if untouched since we wrote it, else keep others' edits
+    rl_id=$(path_id "$1")
+    if [ -f "$HC_STATE_DIR/written/$rl_id" ] && [ -f "$1" ] && ! cmp -s "$HC_STATE_DIR/written/$rl_id" "$1"; then
+        if [ "$1" = "$HC_HOSTS_FILE" ]; then   # edited by someone else: only take our line out
+            grep -v ' # harbor-cache$' "$1" >"$WORK/hosts.rm" || true
+            atomic_put "$WORK/hosts.rm" "$1"; CHANGED=$(add "$CHANGED" "$1")
+        else
+            warn "$1 changed since harbor-cache wrote it; left in place"
+        fi
+        return 0
+    fi
+    restore_path "$1"
+}
+
+unmanage() {
+    um_id=$(path_id "$1")
+    rm -f "$HC_STATE_DIR/orig/$um_id" "$HC_STATE_DIR/orig/$um_id.absent" "$HC_STATE_DIR/written/$um_id"
+    grep -vxF "$1" "$HC_STATE_DIR/managed" >"$WORK/managed" || true
+    cat "$WORK/managed" >"$HC_STATE_DIR/managed"
+}

@@ -1,0 +1,213 @@
+"""The config.toml planner on a table of real-world files, run the way the node runs it.
+
+Each case feeds one file from ``data/config_toml/`` (written after containerd's documented default configs
+and common node setups) to the node script's own ``plan_config`` (``plan.sh`` with ``plan_config.awk``,
+taken from the renderer) under POSIX shells and awks: dash with the system awk (an SSH node), and busybox sh
+with busybox's tools (the DaemonSet's image). The planned file is compared byte for byte with the expected
+file in ``data/config_toml/expected/``; the decision (action, config version, table, warnings, refusal) with
+the table below. No root, no containerd.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from components.node_script import join_parts, parse_result, script_template
+
+DATA = Path(__file__).parent / "data" / "config_toml"
+CERTS = "/etc/containerd/certs.d"
+V2 = 'plugins."io.containerd.grpc.v1.cri".registry'
+V3 = 'plugins."io.containerd.cri.v1.images".registry'
+# Runs plan_config exactly as the node script does, then prints the result line; $3 receives the planned file.
+DRIVER = f"""
+HC_MODE=apply HC_CONFIG_TOML=$1 HC_CERTS_DIR={CERTS}
+CTR_VERSION=$2 CTR_MAJOR=${{2%%.*}}
+plan_config
+[ ! -f "$WORK/config.new" ] || cp "$WORK/config.new" "$3"
+emit true ""
+"""
+BUSYBOX_APPLETS = ("awk", "sed", "grep", "cat", "cp", "mv", "rm", "mkdir", "mktemp", "tr", "printf", "chmod",
+                   "dirname", "basename", "cmp", "cut", "cksum")
+
+
+@dataclass(frozen=True)
+class Case:
+    """One file on one containerd version and what the planner must decide.
+
+    expected: file under ``expected/`` holding the planned config.toml (action ``set``); error/warning: a
+    fragment of the refusal or of the one warning. ``fixture=None``: the node has no config.toml at all.
+    """
+
+    id: str
+    fixture: str | None
+    containerd: str
+    action: str  # set | unchanged | "" (refused: nothing may be written)
+    version: int | None
+    table: str
+    expected: str | None = None
+    error: str = ""
+    warning: str = ""
+
+
+CASES = [
+    # stock layouts, edited in place
+    Case("1.6-default", "containerd-1.6-default.toml", "1.6.20", "set", 2, V2, "containerd-1.6-default.toml"),
+    Case("1.7-default", "containerd-1.7-default.toml", "1.7.27", "set", 2, V2, "containerd-1.7-default.toml"),
+    Case("2.x-default", "containerd-2.x-default.toml", "2.1.4", "set", 3, V3, "containerd-2.x-default.toml"),
+    Case("2.2-default-list", "containerd-2.2-default-config-path-list.toml", "2.2.9", "set", 3, V3,
+         "containerd-2.2-default-config-path-list.toml",
+         warning="is a list, which containerd 2.2.9's CRI pull ignores"),
+    Case("1.6-file-on-2.x", "containerd-1.6-default.toml", "2.2.9", "set", 2, V2, "containerd-1.6-default.toml"),
+    Case("2.x-file-on-1.6", "containerd-2.x-default.toml", "1.6.20", "", 3, "",
+         error="is config version 3 but containerd 1.6.20 reads version 2 only"),
+    # no registry table yet: a new table, before the first registry sub-table or at the end
+    Case("kubeadm", "kubeadm-systemd-cgroup.toml", "1.7.27", "set", 2, V2, "kubeadm-systemd-cgroup.toml"),
+    Case("auth-subtable", "registry-auth-without-registry-table.toml", "1.6.20", "set", 2, V2,
+         "registry-auth-without-registry-table.toml"),
+    Case("v3-no-registry", "version-3-no-registry-table.toml", "2.2.9", "set", 3, V3,
+         "version-3-no-registry-table.toml"),
+    Case("imports", "imports.toml", "1.6.20", "set", 2, V2, "imports.toml"),
+    # the table exists without config_path: the line goes right under its header
+    Case("registry-table-only", "registry-table-no-config-path.toml", "1.6.20", "set", 2, V2,
+         "registry-table-no-config-path.toml"),
+    Case("comments", "comments.toml", "1.6.20", "set", 2, V2, "comments.toml"),
+    Case("single-quoted", "single-quoted-keys-v2.toml", "1.6.20", "set", 2, V2, "single-quoted-keys-v2.toml"),
+    # CRLF line endings stay CRLF, new lines included
+    Case("crlf", "crlf.toml", "1.6.20", "set", 2, V2, "crlf.toml"),
+    Case("crlf-no-registry", "crlf-no-registry-table.toml", "1.6.20", "set", 2, V2, "crlf-no-registry-table.toml"),
+    Case("crlf-comments-only", "crlf-comments-only.toml", "2.2.9", "set", 3, V3, "crlf-comments-only.toml"),
+    Case("crlf-v3-list", "crlf-v3-config-path-list.toml", "2.2.9", "set", 3, V3, "crlf-v3-config-path-list.toml",
+         warning="is a list"),
+    # empty, comments only, absent, no version line
+    Case("empty-1.6", "empty.toml", "1.6.20", "set", 2, V2, "new-version-2.toml"),
+    Case("empty-2.x", "empty.toml", "2.2.9", "set", 3, V3, "new-version-3.toml"),
+    Case("missing", None, "2.2.9", "set", 3, V3, "new-version-3.toml"),
+    Case("comments-only", "comments-only.toml", "1.6.20", "set", 2, V2, "comments-only.toml"),
+    Case("no-final-newline", "comment-without-final-newline.toml", "1.6.20", "set", 2, V2,
+         "comment-without-final-newline.toml"),
+    Case("no-version-1.6", "no-version.toml", "1.6.20", "set", 2, V2, "no-version.containerd-1.toml"),
+    Case("no-version-2.x", "no-version.toml", "2.2.9", "set", 3, V3, "no-version.containerd-2.toml"),
+    # config_path already set
+    Case("set-already", "config-path-set.toml", "1.6.20", "unchanged", 2, V2),
+    Case("set-already-2.x", "config-path-set.toml", "2.2.9", "unchanged", 2, V2),
+    Case("trailing-slash", "config-path-set-trailing-slash.toml", "1.6.20", "unchanged", 2, V2),
+    Case("list-on-1.6", "config-path-list-v2.toml", "1.6.20", "unchanged", 2, V2),
+    Case("list-on-2.x", "config-path-list-v2.toml", "2.2.9", "set", 2, V2, "config-path-list-v2.toml",
+         warning='config_path "/etc/containerd/certs.d:/etc/docker/certs.d" is a list'),
+    # refusals: nothing is written, the message says what to do
+    Case("other-dir", "config-path-other-dir.toml", "1.6.20", "", 2, V2,
+         error='already sets config_path = "/etc/docker/certs.d"; set the node certs directory to that path'),
+    Case("list-without-ours", "config-path-list-without-ours.toml", "2.2.9", "", 2, V2,
+         error='already sets config_path = "/etc/docker/certs.d:/opt/certs.d"'),
+    Case("not-a-string", "config-path-not-a-string.toml", "1.6.20", "", 2, V2,
+         error="containerd expects one directory as a string"),
+    Case("mirrors", "existing-mirrors.toml", "1.6.20", "", 2, V2, error="has registry mirrors under"),
+    Case("mirrors-on-2.x", "existing-mirrors.toml", "2.2.9", "", 2, V2, error="Move them to hosts.toml files"),
+    Case("mirrors-inline", "existing-mirrors-inline.toml", "1.7.27", "", 2, V2, error="has registry mirrors"),
+    Case("configs-tls", "existing-configs-tls.toml", "1.6.20", "", 2, V2,
+         error="containerd rejects configs.tls together with config_path"),
+    Case("duplicate-table", "duplicate-registry-table.toml", "1.6.20", "", 2, V2, error="more than once"),
+    Case("dotted", "dotted-registry-key.toml", "1.6.20", "", 2, V2, error="dotted keys or an inline table"),
+    Case("version-1", "version-1-plugins.toml", "1.6.20", "", None, "",
+         error="has no 'version' line but sets plugins (version 1 format)"),
+]
+
+
+@dataclass(frozen=True)
+class Runner:
+    """A POSIX shell and the tools it finds: ``busybox``: every tool from busybox, as in the DaemonSet."""
+
+    name: str
+    shell: tuple[str, ...]
+    busybox: bool = False
+
+
+RUNNERS = [Runner("dash", (shutil.which("dash") or "sh",)), Runner("busybox", ("busybox", "sh"), busybox=True)]
+
+
+@pytest.fixture(scope="session")
+def busybox_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory that puts busybox's applets first on PATH (skipped, so failed under CI, without busybox)."""
+    busybox = shutil.which("busybox")
+    if busybox is None:
+        pytest.skip("busybox is not installed (apt-get install busybox): the DaemonSet runs the script under it")
+    bin_dir = tmp_path_factory.mktemp("busybox-bin")
+    for applet in BUSYBOX_APPLETS:
+        (bin_dir / applet).symlink_to(busybox)
+    return bin_dir
+
+
+@pytest.fixture(params=RUNNERS, ids=lambda r: r.name)
+def runner(request: pytest.FixtureRequest) -> tuple[Runner, dict[str, str]]:
+    """The runner and its environment."""
+    r: Runner = request.param
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C"}
+    if r.busybox:
+        env["PATH"] = f"{request.getfixturevalue('busybox_bin')}:{env['PATH']}"
+    return r, env
+
+
+def plan(runner: tuple[Runner, dict[str, str]], tmp_path: Path, config: bytes | None,
+         containerd: str) -> tuple[dict[str, Any], bytes | None]:
+    """Run plan_config on ``config``; returns the result line and the planned file (None: nothing to write)."""
+    shell, env = runner
+    path, planned = tmp_path / "config.toml", tmp_path / "planned.toml"
+    if config is not None:
+        path.write_bytes(config)
+    script = join_parts(("lib.sh", "plan.sh")) + DRIVER
+    proc = subprocess.run([*shell.shell, "-s", str(path), containerd, str(planned)], input=script, text=True,
+                          capture_output=True, env={**env, "TMPDIR": str(tmp_path)}, check=False, timeout=30)
+    result = parse_result(proc.stdout)
+    assert result is not None, f"no result line; exit {proc.returncode}: {proc.stderr}"
+    return result, planned.read_bytes() if planned.exists() else None
+
+
+def registry_config_path(text: bytes, table: str) -> Any:
+    """config_path in ``table`` as a TOML parser reads the planned file."""
+    node: Any = tomllib.loads(text.decode())
+    for key in ("plugins", table.split('"')[1], "registry", "config_path"):
+        node = node[key]
+    return node
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_planner(case: Case, runner: tuple[Runner, dict[str, str]], tmp_path: Path) -> None:
+    config = (DATA / case.fixture).read_bytes() if case.fixture else None
+    result, planned = plan(runner, tmp_path, config, case.containerd)
+    assert (result["config"], result["config_version"], result["table"]) == (case.action, case.version,
+                                                                             case.table), result
+    assert result["ok"] is (case.error == ""), result
+    if case.error:
+        assert case.error in result["error"] and str(tmp_path / "config.toml") in result["error"], result["error"]
+    if case.warning:
+        assert len(result["warnings"]) == 1 and case.warning in result["warnings"][0], result["warnings"]
+    else:
+        assert result["warnings"] == []
+    if case.action != "set":
+        assert planned is None, "a refused or unchanged plan must not produce a file"
+        return
+    assert planned is not None and case.expected is not None
+    assert planned.decode() == (DATA / "expected" / case.expected).read_bytes().decode()
+    assert registry_config_path(planned, case.table) == CERTS
+
+
+def test_every_fixture_and_expected_file_is_used() -> None:
+    used = {c.fixture for c in CASES} | {f"expected/{c.expected}" for c in CASES if c.expected}
+    on_disk = {str(p.relative_to(DATA)) for p in DATA.rglob("*.toml")}
+    assert on_disk - used == set(), "unused data files"
+    assert used - {None} <= on_disk
+
+
+def test_one_planner_in_the_script() -> None:
+    """The rendered script carries the planner once (no second copy of its header normalisation)."""
+    text = script_template()
+    assert text.count("function norm(") == 1
+    assert text.count("awk -v MAJOR=") == 1
