@@ -8,6 +8,8 @@ first and falls back to the upstream ``server``:
   containerd appends another ``/v2`` and every pull silently bypasses the cache (DOMAIN.md S1);
 * HTTPS mirrors are verified with ``ca = "<certs.d>/<harbor host dir>/ca.crt"``, never ``skip_verify`` (S16);
 * the Harbor host's own directory gets a ``hosts.toml`` and the CA, so images named by Harbor also work;
+* every rendered hosts.toml has an explicit ``[host."<url>"]`` table: containerd 1.6 rejects a file without one
+  ("invalid `host` tree", fixed in 1.7) and then ignores it whole, CA included;
 * for the static-ClusterIP exposure mode, nodes cannot resolve cluster DNS (S5): an ``/etc/hosts`` entry
   maps the Harbor name to the fixed ClusterIP.
 
@@ -17,18 +19,17 @@ Directory names follow containerd's port rules: ``host`` for a default port, ``h
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import dataclass, field
 from typing import Literal
+
+from components.rules import HOSTNAME_RE, is_ip, project_name_problem, registry_host_problem
 
 Scheme = Literal["http", "https"]
 
 DEFAULT_CERTS_DIR = "/etc/containerd/certs.d"
 HOSTS_MARKER = "# harbor-cache"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-_HOST_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$")
-_PROJECT_RE = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
 # Registries whose API endpoint differs from the name used in image references.
 _KNOWN_SERVERS = {"docker.io": "https://registry-1.docker.io"}
 
@@ -74,7 +75,7 @@ class NodeMirrorSpec:
 
 def validate_spec(spec: NodeMirrorSpec) -> None:
     """Raise ValueError for a spec that cannot render a correct configuration."""
-    if not _HOST_RE.match(spec.harbor_host):
+    if not HOSTNAME_RE.match(spec.harbor_host):
         raise ValueError(f"harbor_host {spec.harbor_host!r} must be a bare host name or IP (no scheme/port)")
     if spec.scheme not in _DEFAULT_PORTS:
         raise ValueError(f"scheme must be http or https, not {spec.scheme!r}")
@@ -84,14 +85,13 @@ def validate_spec(spec: NodeMirrorSpec) -> None:
         raise ValueError("at least one upstream registry is required")
     seen: set[str] = set()
     for up in spec.upstreams:
-        host, port = split_host_port(up.host)
-        if not _HOST_RE.match(host) or (port is not None and not 0 < port < 65536):
-            raise ValueError(f"upstream host {up.host!r} must be host or host:port")
+        if (problem := registry_host_problem(up.host)) is not None:
+            raise ValueError(f"upstream host {problem}")
         if up.host in seen:
             raise ValueError(f"upstream host {up.host!r} listed twice")
         seen.add(up.host)
-        if not _PROJECT_RE.match(up.project):
-            raise ValueError(f"project {up.project!r} is not a valid Harbor project name")
+        if (problem := project_name_problem(up.project)) is not None:
+            raise ValueError(problem)
         if up.server is not None and not re.match(r"^https?://[^/\s]+(/\S*)?$", up.server):
             raise ValueError(f"upstream server {up.server!r} must be an http(s) URL")
     if spec.ca_pem is not None and "-----BEGIN CERTIFICATE-----" not in spec.ca_pem:
@@ -99,29 +99,14 @@ def validate_spec(spec: NodeMirrorSpec) -> None:
     if not spec.certs_dir.startswith("/") or any(c in spec.certs_dir for c in "\"'\n:"):
         raise ValueError(f"certs_dir {spec.certs_dir!r} must be an absolute path without quotes or ':'")
     if spec.static_ip is not None:
-        ipaddress.ip_address(spec.static_ip)
-        if _is_ip(spec.harbor_host):
+        if not is_ip(spec.static_ip):
+            raise ValueError(f"static_ip {spec.static_ip!r} is not an IP address")
+        if is_ip(spec.harbor_host):
             raise ValueError("static_ip needs harbor_host to be a name, not an IP")
     if spec.dial_timeout is not None and not re.match(r"^\d+(ms|s|m)$", spec.dial_timeout):
         raise ValueError(f"dial_timeout {spec.dial_timeout!r} must look like 2s or 500ms")
     if not set(spec.capabilities) <= {"pull", "resolve"} or "pull" not in spec.capabilities:
         raise ValueError("capabilities must include pull and may add only resolve (a cache takes no pushes)")
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
-
-
-def split_host_port(hostport: str) -> tuple[str, int | None]:
-    """Split ``host[:port]`` (IPv4 or name) into host and port."""
-    host, sep, port = hostport.rpartition(":")
-    if sep and port.isdigit():
-        return host, int(port)
-    return hostport, None
 
 
 def harbor_authority(spec: NodeMirrorSpec) -> str:
@@ -169,7 +154,7 @@ def _host_block(spec: NodeMirrorSpec, url: str, override_path: bool) -> list[str
 
 def mirror_url(spec: NodeMirrorSpec, project: str) -> str:
     """The Harbor project endpoint containerd should ask: ``<scheme>://<harbor>/v2/<project>``."""
-    return f"{spec.scheme}://{harbor_authority(spec)}/v2/{project}"
+    return f"{harbor_url(spec)}/v2/{project}"
 
 
 def upstream_hosts_toml(spec: NodeMirrorSpec, up: UpstreamMirror) -> str:
@@ -183,15 +168,26 @@ def upstream_hosts_toml(spec: NodeMirrorSpec, up: UpstreamMirror) -> str:
     return "\n".join(lines) + "\n"
 
 
+def harbor_url(spec: NodeMirrorSpec) -> str:
+    """Harbor's registry endpoint as the nodes reach it: ``<scheme>://<harbor>``."""
+    return f"{spec.scheme}://{harbor_authority(spec)}"
+
+
 def harbor_hosts_toml(spec: NodeMirrorSpec) -> str:
-    """hosts.toml for the Harbor host itself, so images named ``<harbor>/<project>/...`` are trusted."""
+    """hosts.toml for the Harbor host itself, so images named ``<harbor>/<project>/...`` are trusted.
+
+    The ``[host]`` table carries the endpoint and its CA; ``server`` and the top-level ``ca`` name the same
+    endpoint, so the fallback containerd always appends is Harbor again (never ``https://`` on an HTTP port).
+    """
+    url = harbor_url(spec)
     lines = [
         "# Managed by harbor-cache: Harbor's own endpoint.",
-        f"server = {_toml_str(f'{spec.scheme}://{harbor_authority(spec)}')}",
+        f"server = {_toml_str(url)}",
     ]
     ca = harbor_ca_path(spec)
     if ca is not None:
         lines.append(f"ca = {_toml_str(ca)}")
+    lines += ["", *_host_block(spec, url, override_path=False)]
     return "\n".join(lines) + "\n"
 
 

@@ -52,8 +52,33 @@ def test_harbor_dir_has_hosts_toml_and_ca() -> None:
     files = render_certs_files(spec())
     assert set(files) == {f"{ECR}/hosts.toml", "harbor.example/hosts.toml", "harbor.example/ca.crt"}
     assert files["harbor.example/ca.crt"] == PEM + "\n"
+    ca = "/etc/containerd/certs.d/harbor.example/ca.crt"
     own = tomllib.loads(files["harbor.example/hosts.toml"])
-    assert own == {"server": "https://harbor.example", "ca": "/etc/containerd/certs.d/harbor.example/ca.crt"}
+    assert own == {"server": "https://harbor.example", "ca": ca,
+                   "host": {"https://harbor.example": {"capabilities": ["pull", "resolve"], "ca": ca}}}
+
+
+@pytest.mark.parametrize("kw", [
+    {}, {"ca_pem": None}, {"harbor_port": 30003, "dial_timeout": "2s"},
+    {"scheme": "http", "harbor_port": 30002, "ca_pem": None}, {"harbor_host": "10.0.0.5", "harbor_port": 30003},
+    {"static_ip": "10.96.0.50"},
+])
+def test_every_hosts_toml_has_an_explicit_host_table(kw: dict[str, Any]) -> None:
+    """containerd 1.6 ignores a hosts.toml without a [host] table ("invalid `host` tree"), its CA included."""
+    s = spec(**kw)
+    for rel, text in render_certs_files(s).items():
+        if not rel.endswith("hosts.toml"):
+            continue
+        hosts = tomllib.loads(text).get("host")
+        assert isinstance(hosts, dict) and hosts, f"{rel} has no [host] table"
+        for url, table in hosts.items():
+            assert url.startswith(f"{s.scheme}://{harbor_authority(s)}"), url
+            assert table["capabilities"] == ["pull", "resolve"]
+            assert table.get("ca") == harbor_ca_path(s), rel  # the CA sits in the table containerd 1.6 reads
+            assert "skip_verify" not in table
+    own = tomllib.loads(render_certs_files(s)[f"{harbor_authority(s)}/hosts.toml"])
+    assert list(own["host"]) == [own["server"]] == [f"{s.scheme}://{harbor_authority(s)}"]
+    assert "override_path" not in own["host"][own["server"]]  # images named by Harbor carry the project path
 
 
 @pytest.mark.parametrize(("scheme", "port", "authority"), [
