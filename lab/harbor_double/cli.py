@@ -12,6 +12,7 @@ import json
 import signal
 import threading
 from pathlib import Path
+from typing import Any
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -23,6 +24,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind")
     parser.add_argument("--admin-password-file", help="file holding the admin password (default Harbor12345)")
     parser.add_argument("--state-dir", help="directory for endpoint.json and state.json")
+    parser.add_argument("--fault", action="append", default=[], metavar="NAME=VALUE",
+                        help="a fault switch at start (see lab/harbor_double/faults.py); repeatable")
+    parser.add_argument("--setting", action="append", default=[], metavar="NAME=VALUE",
+                        help="a Harbor setting (see lab/harbor_double/settings.py; JSON values); repeatable")
     parser.set_defaults(run=run)
 
 
@@ -35,13 +40,19 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def run(args: argparse.Namespace) -> int:
     """Serve until SIGTERM or SIGINT."""
     from lab.harbor_double.double import DEFAULT_PASSWORD, HarborDouble
+    from lab.harbor_double.settings import Settings
 
     password = DEFAULT_PASSWORD
     if args.admin_password_file:
         password = Path(args.admin_password_file).read_text(encoding="utf-8").strip()
+    settings = Settings()
+    settings.update(**_pairs(args.setting))
     double = HarborDouble(
-        password, host=args.host, port=args.port, control_port=args.control_port, state_dir=args.state_dir
-    ).start()
+        password, host=args.host, port=args.port, control_port=args.control_port, state_dir=args.state_dir,
+        settings=settings,
+    )
+    double.set_faults(**_pairs(args.fault))
+    double.start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -49,6 +60,20 @@ def run(args: argparse.Namespace) -> int:
     stop.wait()
     double.stop()
     return 0
+
+
+def _pairs(items: list[str]) -> dict[str, Any]:
+    """``NAME=VALUE`` options to a dict; a JSON value is parsed, anything else stays text."""
+    out: dict[str, Any] = {}
+    for item in items:
+        name, sep, raw = item.partition("=")
+        if not sep:
+            raise SystemExit(f"expected NAME=VALUE, got {item!r}")
+        try:
+            out[name] = json.loads(raw)
+        except ValueError:
+            out[name] = raw
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -32,9 +32,21 @@ class DoubleClient:
         return result
 
     def faults(self, **changes: Any) -> dict[str, Any]:
-        """Set faults (``down=True``, ``fail_next=3``, ...); returns all of them."""
+        """Set faults (``down=True``, ``fail_next=3``, ``fail_status=503, fail_seconds=60``, ...; see
+        lab/harbor_double/faults.py); returns all of them."""
         result: dict[str, Any] = self._call("POST", f"{self.control_url}/_double/faults", changes)
         return result
+
+    def settings(self, **changes: Any) -> dict[str, Any]:
+        """Change Harbor's configuration and environment (``aws_reachable=True``, ``upstream_map={...}``, ...);
+        returns all of them."""
+        result: dict[str, Any] = self._call("POST", f"{self.control_url}/_double/settings", changes)
+        return result
+
+    def lose_response(self, match: str, times: int = 1) -> dict[str, Any]:
+        """Add a lost-response rule (``"POST /retentions"``; -1: every time) to those already set."""
+        rules = self._call("GET", f"{self.control_url}/_double/faults")["lose_response"]
+        return self.faults(lose_response=[*rules, {"match": match, "times": times}])
 
     def api(self, method: str, path: str, body: Any = None) -> Any:
         """Call Harbor's API (``/api/v2.0`` + path) as admin, as a person with the UI would."""

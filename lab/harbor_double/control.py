@@ -1,7 +1,9 @@
 """The control API (no auth): what a test or a person uses to look inside the double and steer it.
 
 ``GET /_double/state`` (secrets masked), ``GET /_double/counts``, ``GET /_double/violations``,
-``GET|POST /_double/faults`` (POST sets switches, answers all of them), ``POST /_double/reset``,
+``GET|POST /_double/faults`` (POST sets switches, answers all of them; faults.py), ``GET|POST /_double/settings``
+(Harbor's configuration and environment; settings.py), ``POST /_double/reset`` (no objects, no faults, start-up
+settings),
 ``POST /_double/repositories`` ``{"project", "name"[, "artifacts"]}``.
 """
 
@@ -9,7 +11,6 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 from lab.harbor_double.messages import Reply, error
@@ -38,7 +39,14 @@ def control_reply(d: HarborDouble, method: str, path: str, raw: bytes) -> Reply:
                 d.set_faults(**body)
             except (KeyError, TypeError, ValueError) as exc:
                 return error(400, "BAD_REQUEST", f"bad fault: {exc}")
-        return 200, asdict(d.faults), {}
+        return 200, d.faults.view(), {}
+    if path == "/_double/settings":
+        if method == "POST":
+            try:
+                d.set_settings(**body)
+            except (KeyError, TypeError, ValueError) as exc:
+                return error(400, "BAD_REQUEST", f"bad setting: {exc}")
+        return 200, d.settings.view(), {}
     if path == "/_double/reset" and method == "POST":
         if d.faults.down:  # reset reopens the API port: not from one of the control server's threads
             threading.Thread(target=d.reset, daemon=True).start()

@@ -13,6 +13,7 @@ from typing import Any
 
 from lab.harbor_double.faults import Faults
 from lab.harbor_double.server import make_handler
+from lab.harbor_double.settings import Settings
 from lab.harbor_double.store import Store
 from lab.harbor_double.swagger import Swagger, load_swagger
 
@@ -31,6 +32,7 @@ class HarborDouble:
         control_port: int | None = None,
         state_dir: str | None = None,
         swagger: Swagger | None = None,
+        settings: Settings | None = None,
     ) -> None:
         self.admin_password = admin_password
         self.host, self.port, self.control_port = host, port, control_port
@@ -38,6 +40,8 @@ class HarborDouble:
         self.swagger = swagger or load_swagger()
         self.store = Store(self.state_dir)
         self.faults = Faults()
+        self.settings = settings or Settings()
+        self._base_settings = self.settings.copy()  # what reset restores
         # What clients asked: requests per "METHOD /template", swagger violations, cookies sent back, requests.
         self.counts: Counter[str] = Counter()
         self.violations: list[str] = []
@@ -127,6 +131,7 @@ class HarborDouble:
         with self.lock:
             self.store.clear()
             self.faults = Faults()
+            self.settings = self._base_settings.copy()
             self.counts.clear()
             self.violations.clear()
             self.cookies_seen = 0
@@ -141,6 +146,17 @@ class HarborDouble:
             self.faults.update(**changes)
         if down is not None:
             self.set_down(bool(down))
+
+    def set_settings(self, **changes: Any) -> None:
+        """Change Harbor's configuration and environment (see settings.py)."""
+        with self.lock:
+            self.settings.update(**changes)
+
+    def lose_response(self, match: str, times: int = 1) -> None:
+        """Handle and commit the next ``times`` requests matching ``"METHOD /path-glob"`` (-1: every one), then
+        drop the connection before the reply (adds a rule; see faults.py)."""
+        with self.lock:
+            self.faults.update(lose_response=[*self.faults.lose_response, {"match": match, "times": times}])
 
     def add_repository(self, project: str, name: str, artifacts: int = 1) -> None:
         """Simulate a cached or pushed image: repository ``<project>/<name>``."""

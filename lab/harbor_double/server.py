@@ -57,7 +57,7 @@ def api_reply(d: HarborDouble, method: str, raw_path: str, raw_query: str, heade
             d.cookies_seen += 1
         if found is not None:
             d.counts[f"{method} {found[0].template}"] += 1
-        injected = d.faults.take_injected_failure()
+        injected = d.faults.take_injected_failure(method, sub)
         if injected is not None:
             return injected
     if found is None:
@@ -87,9 +87,24 @@ def api_reply(d: HarborDouble, method: str, raw_path: str, raw_query: str, heade
         d.violations.append(f"{method} {op.template}: {op.operation_id} is not implemented by the double")
         return error(501, "UNKNOWN", f"{op.operation_id} not implemented by the double")
     with d.lock:
-        reply = handler(Context(d.store, d.faults), Request(method, sub, params, query, headers, body))
+        reply = handler(Context(d.store, d.faults, d.settings), Request(method, sub, params, query, headers, body))
+        lost = d.faults.take_lost_response(method, sub)
     if method in WRITE_METHODS and reply[0] < 300:
         d.store.save()
+    if lost:
+        raise LostResponse(f"{method} {sub}")
+    return masked(reply)
+
+
+class LostResponse(Exception):
+    """The request was handled and committed; its reply must never reach the client (the lose_response fault)."""
+
+
+def masked(reply: Reply) -> Reply:
+    """Harbor never shows a 5xx's own message (``lib/http/error.go``): code UNKNOWN, "internal server error"."""
+    status, body, headers = reply
+    if status >= 500 and isinstance(body, dict) and "errors" in body:
+        return status, error(status, "UNKNOWN", "internal server error")[1], headers
     return reply
 
 
@@ -126,8 +141,13 @@ def make_handler(d: HarborDouble) -> type[BaseHTTPRequestHandler]:
             raw = self.rfile.read(length) if length else b""
             if raw_path.startswith("/_double/"):
                 self._reply(method, control_reply(d, method, raw_path, raw))
-            else:
-                self._reply(method, api_reply(d, method, raw_path, raw_query, self.headers, raw))
+                return
+            try:
+                reply = api_reply(d, method, raw_path, raw_query, self.headers, raw)
+            except LostResponse:
+                self.close_connection = True  # not a byte of the reply: the client sees the connection drop
+                return
+            self._reply(method, reply)
 
         def _reply(self, method: str, reply: Reply) -> None:
             status, body, headers = reply

@@ -8,15 +8,17 @@ from typing import Any
 
 from lab.harbor_double.faults import Faults
 from lab.harbor_double.messages import Reply, Request
+from lab.harbor_double.settings import Settings
 from lab.harbor_double.store import Store
 
 
 @dataclass
 class Context:
-    """The double's store and current faults; handlers run with ``store.lock`` held."""
+    """The double's store, current faults and settings; handlers run with ``store.lock`` held."""
 
     store: Store
     faults: Faults
+    settings: Settings
 
     @property
     def state(self) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""``/ping`` and ``/health`` (anonymous; ``health_unhealthy`` reports the job service down)."""
+"""``/ping`` and ``/health`` (anonymous; ``jobservice_down`` reports the job service down)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ def get_ping(_ctx: Context, _r: Request) -> Reply:
 def get_health(ctx: Context, _r: Request) -> Reply:
     names = ["core", "portal", "jobservice", "registry", "registryctl", "database", "redis"]
     comps: list[dict[str, Any]] = [{"name": n, "status": "healthy"} for n in names]
-    if ctx.faults.health_unhealthy:
+    if ctx.faults.jobservice_down:
         comps[2] = {"name": "jobservice", "status": "unhealthy", "error": "dial tcp: connection refused"}
-    status = "unhealthy" if ctx.faults.health_unhealthy else "healthy"
+    status = "unhealthy" if ctx.faults.jobservice_down else "healthy"
     return 200, {"status": status, "components": comps}, {}
 
 
