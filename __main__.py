@@ -50,12 +50,8 @@ upstream = HarborUpstream(
 # 4. Nodes: containerd pulls through Harbor.
 nodes = None
 if settings.nodes.transport != "none":
-    nodes = NodeMirror(
-        "nodes", spec=specs.node_mirror_spec(settings), transport=settings.nodes.transport,
-        ca_pem=ca_pem if settings.https else None, ssh_nodes=specs.ssh_nodes(settings),
-        bastion=specs.ssh_bastion(settings), params=specs.script_params(settings),
-        daemonset=specs.daemonset_options(settings), verify_image=settings.nodes.verify_image,
-        opts=pulumi.ResourceOptions(providers=[kube], depends_on=[upstream]))
+    nodes = NodeMirror("nodes", specs.node_mirror_args(settings, ca_pem),
+                       opts=pulumi.ResourceOptions(providers=[kube], depends_on=[upstream]))
 
 # 5. Optional admission-time image rewrite with Kyverno.
 rewrite = None

@@ -4,16 +4,21 @@
 script in ``apply`` mode, delete runs ``remove`` (the node goes back to its prior state), read runs ``check``
 so ``pulumi refresh`` shows drift on the node (and the next ``up`` re-applies). The rendered script, with the
 desired files, goes to ``sh -s`` on stdin; the command line is only ``sh -s`` (or ``sudo -n sh -s``).
+``NodePullCheck`` (``pulumi-python:dynamic/nodes:PullCheck``) pulls one image through a node's CRI.
 
 The SSH private key is the stack secret ``harbor-cache:sshPrivateKey``, read in ``configure()`` in the
-provider process: it is never an input, never pickled into state and never logged. The module path and
-class names are part of the state format: do not move or rename them.
+provider process (components/dynamic.py): it is never an input, never pickled into state and never logged.
+The module path, the class names and the property names (``node``, ``host``, ``port``, ``user``,
+``host_key``, ``bastion``, ``params`` ...) are part of the state format: do not move or rename them
+(tests/unit/test_containerd.py loads a state written before the last change of this module).
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
+import shlex
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,32 +26,17 @@ from typing import Any
 
 import paramiko
 import pulumi
-from pulumi.dynamic import (
-    CheckFailure,
-    CheckResult,
-    ConfigureRequest,
-    CreateResult,
-    DiffResult,
-    ReadResult,
-    Resource,
-    ResourceProvider,
-    UpdateResult,
-)
-from pulumi.output import Unknown
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
 
+from components.dynamic import SecretConfiguredProvider, known
 from components.node_script import Mode, ScriptParams, parse_result, render_script, script_template
 
-PROJECT = "harbor-cache"
-KEY_CONFIG = f"{PROJECT}:sshPrivateKey"
-UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # pulumi.runtime.rpc.UNKNOWN
-
-
-def _known(value: Any) -> bool:
-    """False for a preview-time unknown: the sentinel string or a pulumi.output.Unknown object."""
-    return value != UNKNOWN and not isinstance(value, Unknown)
-INPUT_KEYS = ("node", "host", "port", "user", "host_key", "bastion", "files", "hosts_line", "params",
-              "script_version", "timeout")
+KEY_CONFIG = "harbor-cache:sshPrivateKey"
+TARGET_KEYS = ("node", "host", "port", "user", "host_key", "bastion")
+INPUT_KEYS = (*TARGET_KEYS, "files", "hosts_line", "params", "script_version", "timeout")
+PULL_KEYS = (*TARGET_KEYS, "image", "crictl", "trigger")
 CONNECT_TIMEOUT = 10.0
+CRI_ENDPOINT = "unix:///run/containerd/containerd.sock"
 
 
 class NodeError(Exception):
@@ -55,35 +45,54 @@ class NodeError(Exception):
 
 @dataclass(frozen=True)
 class SshTarget:
-    """Where and how to reach a node (``host_key``: ``"<type> <base64>"`` to pin, None to accept any)."""
+    """Where and how to reach a node over SSH, or the jump host in front of it (``bastion``, same key).
 
-    node: str
+    ``host_key`` (``"<type> <base64>"``) pins the server's host key; None accepts any key.
+    """
+
+    name: str
     host: str
     port: int = 22
     user: str = "root"
     host_key: str | None = None
-    bastion: Mapping[str, Any] | None = None
+    bastion: SshTarget | None = None
+
+    def address(self) -> str:
+        """``user@host:port``."""
+        return f"{self.user}@{self.host}:{self.port}"
 
     def describe(self) -> str:
-        """``node (user@host:port [via bastion])`` for messages."""
-        via = ""
-        if self.bastion:
-            b = self.bastion
-            via = f" via {b.get('user') or 'root'}@{b['host']}:{int(b.get('port') or 22)}"
-        return f"node {self.node} ({self.user}@{self.host}:{self.port}{via})"
+        """``node <name> (user@host:port [via user@bastion:port])`` for messages."""
+        via = f" via {self.bastion.address()}" if self.bastion else ""
+        return f"node {self.name} ({self.address()}{via})"
+
+    def sudo(self) -> str:
+        """The prefix that runs a command as root on this target."""
+        return "" if self.user == "root" else "sudo -n "
+
+    def to_props(self) -> dict[str, Any]:
+        """The resource properties that name the target (state format: ``node``, ``host`` ... ``bastion``)."""
+        b = self.bastion
+        bastion = {"host": b.host, "port": b.port, "user": b.user, "host_key": b.host_key} if b else None
+        return {"node": self.name, "host": self.host, "port": self.port, "user": self.user,
+                "host_key": self.host_key, "bastion": bastion}
 
     @classmethod
     def from_props(cls, props: Mapping[str, Any]) -> SshTarget:
-        """Build from resource inputs/outputs."""
-        return cls(node=str(props["node"]), host=str(props["host"]), port=int(props.get("port") or 22),
-                   user=str(props.get("user") or "root"), host_key=props.get("host_key") or None,
-                   bastion=props.get("bastion") or None)
+        """Inverse of to_props (numbers may arrive as floats, absent values as None)."""
+        b = props.get("bastion") or None
+        bastion = cls(name="bastion", host=str(b["host"]), port=int(b.get("port") or 22),
+                      user=str(b.get("user") or "root"), host_key=b.get("host_key") or None) if b else None
+        return cls(name=str(props["node"]), host=str(props["host"]), port=int(props.get("port") or 22),
+                   user=str(props.get("user") or "root"), host_key=props.get("host_key") or None, bastion=bastion)
 
 
 def script_version() -> str:
     """Hash of the shipped node script: a changed script re-applies on every node."""
     return hashlib.sha256(script_template().encode()).hexdigest()[:16]
 
+
+# ------------------------------------------------------------------------------------------------ SSH
 
 def load_private_key(pem: str) -> paramiko.PKey:
     """Parse an OpenSSH/PEM private key of any type paramiko supports (no passphrase)."""
@@ -111,8 +120,18 @@ class _PinnedHostKey(paramiko.MissingHostKeyPolicy):
 
 
 def _fingerprint(key: paramiko.PKey) -> str:
-    import base64
     return base64.b64encode(hashlib.sha256(key.asbytes()).digest()).decode().rstrip("=")
+
+
+def _client(target: SshTarget, pkey: paramiko.PKey, label: str, sock: Any = None) -> tuple[paramiko.SSHClient,
+                                                                                             _PinnedHostKey]:
+    client = paramiko.SSHClient()
+    policy = _PinnedHostKey(target.host_key, label)
+    client.set_missing_host_key_policy(policy)
+    client.connect(target.host, port=target.port, username=target.user, pkey=pkey, sock=sock,
+                   timeout=CONNECT_TIMEOUT, banner_timeout=CONNECT_TIMEOUT, auth_timeout=CONNECT_TIMEOUT,
+                   allow_agent=False, look_for_keys=False)
+    return client, policy
 
 
 def _connect(
@@ -124,24 +143,14 @@ def _connect(
     sock: Any = None
     try:
         if target.bastion:
-            b = target.bastion
-            jump = paramiko.SSHClient()
+            jump, _ = _client(target.bastion, pkey, f"{label}: bastion")
             opened.append(jump)
-            jump.set_missing_host_key_policy(_PinnedHostKey(b.get("host_key"), f"{label}: bastion"))
-            jump.connect(str(b["host"]), port=int(b.get("port") or 22), username=str(b.get("user") or "root"),
-                         pkey=pkey, timeout=CONNECT_TIMEOUT, banner_timeout=CONNECT_TIMEOUT,
-                         auth_timeout=CONNECT_TIMEOUT, allow_agent=False, look_for_keys=False)
             transport = jump.get_transport()
             assert transport is not None
             sock = transport.open_channel("direct-tcpip", (target.host, target.port), ("127.0.0.1", 0),
                                           timeout=CONNECT_TIMEOUT)
-        client = paramiko.SSHClient()
+        client, policy = _client(target, pkey, label, sock)
         opened.append(client)
-        policy = _PinnedHostKey(target.host_key, label)
-        client.set_missing_host_key_policy(policy)
-        client.connect(target.host, port=target.port, username=target.user, pkey=pkey, sock=sock,
-                       timeout=CONNECT_TIMEOUT, banner_timeout=CONNECT_TIMEOUT, auth_timeout=CONNECT_TIMEOUT,
-                       allow_agent=False, look_for_keys=False)
         return client, opened, policy.seen
     except NodeError:
         _close(opened)
@@ -196,9 +205,8 @@ def run_node_script(props: Mapping[str, Any], private_key: str, mode: Mode) -> d
     target = SshTarget.from_props(props)
     params = ScriptParams.from_dict(props.get("params") or {})
     script = render_script(mode, params, props.get("files") or {}, props.get("hosts_line") or None)
-    command = "sh -s" if target.user == "root" else "sudo -n sh -s"
     timeout = float(props.get("timeout") or 300)
-    code, out, err, seen = run_remote(target, private_key, command, script, timeout)
+    code, out, err, seen = run_remote(target, private_key, f"{target.sudo()}sh -s", script, timeout)
     result = parse_result(out)
     if result is None:
         tail = " | ".join(err.strip().splitlines()[-3:])
@@ -208,6 +216,33 @@ def run_node_script(props: Mapping[str, Any], private_key: str, mode: Mode) -> d
                         + (" (config.toml rolled back)" if result.get("rolled_back") else ""))
     result["observed_host_key"] = seen
     return result
+
+
+def crictl_pull(target: SshTarget, private_key: str, image: str, crictl: str = "crictl",
+                endpoint: str = CRI_ENDPOINT, timeout: float = 300) -> dict[str, Any]:
+    """Pull ``image`` through the node's CRI (as kubelet would); returns ok, image id and a short message."""
+    cmd = (f"{target.sudo()}{shlex.quote(crictl)} --runtime-endpoint {shlex.quote(endpoint)} "
+           f"--image-endpoint {shlex.quote(endpoint)} pull {shlex.quote(image)}")
+    started = time.monotonic()
+    code, out, err, _ = run_remote(target, private_key, cmd, "", timeout)
+    message = (out.strip() or err.strip()).splitlines()[-1:] or [""]
+    image_id = out.strip().rsplit(" ", 1)[-1] if code == 0 else ""
+    return {"image": image, "node": target.name, "ok": code == 0, "image_id": image_id,
+            "message": message[0][:300], "seconds": round(time.monotonic() - started, 1)}
+
+
+# ------------------------------------------------------------------------------------------ providers
+
+class _SshProvider(SecretConfiguredProvider):
+    """A provider that reaches nodes with the stack's SSH key (never stored on the pickled instance)."""
+
+    secret_config_key = KEY_CONFIG
+    config_value_example = '-- "$(cat ~/.ssh/id_ed25519)"'
+
+    def _key(self, props: Mapping[str, Any]) -> str:
+        if not self.secret:
+            raise NodeError(f"node {props.get('node')}: no SSH key: {self.how_to_set_secret()}")
+        return self.secret
 
 
 def _inputs(props: Mapping[str, Any]) -> dict[str, Any]:
@@ -229,47 +264,46 @@ def _outs(props: Mapping[str, Any], result: Mapping[str, Any]) -> dict[str, Any]
     }
 
 
-class NodeContainerdConfigProvider(ResourceProvider):
-    """CRUD for one node's containerd mirror configuration. Nothing is stored on ``self`` but in configure."""
+def changed_inputs(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
+    """This resource's own inputs that differ (``params`` compared by meaning: old states use older keys)."""
+    changed = []
+    for key in INPUT_KEYS:
+        old, new = olds.get(key), news.get(key)
+        if key == "params" and isinstance(old, Mapping) and isinstance(new, Mapping):
+            old, new = ScriptParams.from_dict(old), ScriptParams.from_dict(new)
+        if old != new:
+            changed.append(key)
+    return changed
 
-    _private_key: str
 
-    def configure(self, req: ConfigureRequest) -> None:
-        """Read the SSH key from the stack's secret config (decrypted here, in the provider process)."""
-        self._private_key = req.config.get(KEY_CONFIG) or ""
-
-    def _key(self, props: Mapping[str, Any]) -> str:
-        key = getattr(self, "_private_key", "")
-        if not key:
-            raise NodeError(f"node {props.get('node')}: no SSH key: run "
-                            f"`pulumi config set --secret {KEY_CONFIG} < id_ed25519`")
-        return key
+class NodeContainerdConfigProvider(_SshProvider):
+    """CRUD for one node's containerd mirror configuration."""
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         """Validate inputs (unknowns pass) and coerce numbers the engine sends as floats."""
         failures = []
-        for key in ("node", "host"):
-            value = news.get(key)
-            if _known(value) and not (isinstance(value, str) and value):
-                failures.append(CheckFailure(key, f"{key} must be a non-empty string"))
         out = dict(news)
+        for key in ("node", "host"):
+            value = out.get(key)
+            if known(value) and not (isinstance(value, str) and value):
+                failures.append(CheckFailure(key, f"{key} must be a non-empty string"))
         for key in ("port", "timeout"):
-            if out.get(key) is not None and _known(out.get(key)):
+            if out.get(key) is not None and known(out.get(key)):
                 try:
                     out[key] = int(out[key])
                 except (TypeError, ValueError):
                     failures.append(CheckFailure(key, f"{key} must be an integer"))
         hk = out.get("host_key")
-        if hk not in (None, "") and _known(hk) and (not isinstance(hk, str) or len(hk.split()) < 2):
+        if hk not in (None, "") and known(hk) and (not isinstance(hk, str) or len(hk.split()) < 2):
             failures.append(CheckFailure("host_key", "host_key must look like 'ssh-ed25519 AAAA...'"))
         files = out.get("files")
-        if files is not None and _known(files) and not isinstance(files, dict):
+        if files is not None and known(files) and not isinstance(files, dict):
             failures.append(CheckFailure("files", "files must map certs.d-relative paths to contents"))
         return CheckResult(out, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         """Compare only this resource's own inputs; a refresh that found drift also asks for an update."""
-        changed = [k for k in INPUT_KEYS if olds.get(k) != news.get(k)]
+        changed = changed_inputs(olds, news)
         if olds.get("in_sync") is False and "files" not in changed:
             changed.append("files")  # drift on the node (seen by refresh): apply again
         replaces = [k for k in changed if k == "node"]
@@ -312,57 +346,26 @@ class NodeContainerdConfig(Resource, module="nodes", name="ContainerdConfig"):
     drift: pulumi.Output[list[str]]
     observed_host_key: pulumi.Output[str]
 
-    def __init__(self, resource_name: str, *, node: pulumi.Input[str], host: pulumi.Input[str],
-                 files: pulumi.Input[Mapping[str, str]], params: Mapping[str, Any],
-                 port: int = 22, user: str = "root", host_key: str | None = None,
-                 bastion: Mapping[str, Any] | None = None, hosts_line: pulumi.Input[str] | None = None,
-                 timeout: int = 300, opts: pulumi.ResourceOptions | None = None) -> None:
-        props = {"node": node, "host": host, "port": port, "user": user, "host_key": host_key,
-                 "bastion": dict(bastion) if bastion else None, "files": files, "hosts_line": hosts_line,
-                 "params": dict(params), "script_version": script_version(), "timeout": timeout,
+    def __init__(self, resource_name: str, *, target: SshTarget, files: pulumi.Input[Mapping[str, str]],
+                 params: ScriptParams, hosts_line: str | None = None, timeout: int = 300,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        props = {**target.to_props(), "files": files, "hosts_line": hosts_line, "params": params.to_dict(),
+                 "script_version": script_version(), "timeout": timeout,
                  "containerd_version": None, "config_version": None, "config_action": None, "changed": None,
                  "restarted": None, "in_sync": None, "drift": None, "warnings": None,
                  "observed_host_key": None}
         super().__init__(NodeContainerdConfigProvider(), resource_name, props, opts)
 
 
-# ------------------------------------------------------------------------------------ pull verification
-
-def crictl_pull(
-    target: SshTarget, private_key: str, image: str, crictl: str = "crictl",
-    endpoint: str = "unix:///run/containerd/containerd.sock", timeout: float = 300,
-) -> dict[str, Any]:
-    """Pull ``image`` through the node's CRI (as kubelet would); returns ok, image id and a short message."""
-    import shlex
-    sudo = "" if target.user == "root" else "sudo -n "
-    cmd = (f"{sudo}{shlex.quote(crictl)} --runtime-endpoint {shlex.quote(endpoint)} "
-           f"--image-endpoint {shlex.quote(endpoint)} pull {shlex.quote(image)}")
-    started = time.monotonic()
-    code, out, err, _ = run_remote(target, private_key, cmd, "", timeout)
-    message = (out.strip() or err.strip()).splitlines()[-1:] or [""]
-    image_id = out.strip().rsplit(" ", 1)[-1] if code == 0 else ""
-    return {"image": image, "node": target.node, "ok": code == 0, "image_id": image_id,
-            "message": message[0][:300], "seconds": round(time.monotonic() - started, 1)}
-
-
-class NodePullCheckProvider(ResourceProvider):
-    """Pull one image by its upstream name on one node after the configuration (optional verification)."""
-
-    _private_key: str
-
-    def configure(self, req: ConfigureRequest) -> None:
-        """Same SSH key as the node configuration."""
-        self._private_key = req.config.get(KEY_CONFIG) or ""
+class NodePullCheckProvider(_SshProvider):
+    """Pull one image on one node after the configuration (optional verification)."""
 
     def _pull(self, props: Mapping[str, Any]) -> dict[str, Any]:
-        key = getattr(self, "_private_key", "")
-        if not key:
-            raise NodeError(f"node {props.get('node')}: no SSH key in {KEY_CONFIG}")
-        result = crictl_pull(SshTarget.from_props(props), key, str(props["image"]),
+        result = crictl_pull(SshTarget.from_props(props), self._key(props), str(props["image"]),
                              str(props.get("crictl") or "crictl"))
         if not result["ok"]:
             raise NodeError(f"node {props['node']}: crictl pull {props['image']} failed: {result['message']}")
-        return {**{k: props.get(k) for k in (*INPUT_KEYS[:6], "image", "crictl", "trigger")}, **result}
+        return {**{k: props.get(k) for k in PULL_KEYS}, **result}
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         """Pull once."""
@@ -388,11 +391,8 @@ class NodePullCheck(Resource, module="nodes", name="PullCheck"):
     image_id: pulumi.Output[str]
     message: pulumi.Output[str]
 
-    def __init__(self, resource_name: str, *, node: pulumi.Input[str], host: pulumi.Input[str], image: str,
-                 trigger: pulumi.Input[Any], port: int = 22, user: str = "root", host_key: str | None = None,
-                 bastion: Mapping[str, Any] | None = None, crictl: str = "crictl",
-                 opts: pulumi.ResourceOptions | None = None) -> None:
-        props = {"node": node, "host": host, "port": port, "user": user, "host_key": host_key,
-                 "bastion": dict(bastion) if bastion else None, "image": image, "crictl": crictl,
-                 "trigger": trigger, "ok": None, "image_id": None, "message": None, "seconds": None}
+    def __init__(self, resource_name: str, *, target: SshTarget, image: str, trigger: pulumi.Input[Any],
+                 crictl: str = "crictl", opts: pulumi.ResourceOptions | None = None) -> None:
+        props = {**target.to_props(), "image": image, "crictl": crictl, "trigger": trigger,
+                 "ok": None, "image_id": None, "message": None, "seconds": None}
         super().__init__(NodePullCheckProvider(), resource_name, props, opts)

@@ -1,11 +1,11 @@
 """NodeMirror: make containerd on every node pull through Harbor, with one of two transports.
 
-Both transports run the same POSIX script (``node_script.sh``): it sets ``config_path`` in the table the
+Both transports run the same POSIX script (components/node_script/): it sets ``config_path`` in the table the
 node's containerd version reads (editing the existing table in place), writes the rendered hosts.toml/CA
 files atomically with backups, validates with ``containerd config dump``, restarts containerd only when
 config.toml changed, rolls back a failed restart, and can restore the node (``remove``).
 
-``ssh`` (one ``NodeContainerdConfig`` dynamic resource per listed node)
+``ssh`` (one ``NodeContainerdConfig`` dynamic resource per listed node, components/node_ssh.py)
     + per-node outputs (containerd version, changed files, restarted) and per-node errors naming the node;
     + ``pulumi destroy`` restores every node; ``pulumi refresh`` reports drift on a node;
     + works before the cluster can schedule pods (no image pull, no CNI, no API access needed);
@@ -41,34 +41,9 @@ import pulumi
 
 from components.containerd import NodeMirrorSpec, etc_hosts_line, render_certs_files
 from components.node_script import ScriptParams, render_script
-from components.node_ssh import NodeContainerdConfig, NodePullCheck
+from components.node_ssh import NodeContainerdConfig, NodePullCheck, SshTarget
 
 Transport = Literal["ssh", "daemonset"]
-
-
-@dataclass(frozen=True)
-class SshNode:
-    """A node reached over SSH; ``host_key`` (``"ssh-ed25519 AAAA..."``) pins its host key when set."""
-
-    name: str
-    host: str
-    port: int = 22
-    user: str = "root"
-    host_key: str | None = None
-
-
-@dataclass(frozen=True)
-class SshBastion:
-    """A jump host in front of the nodes (same SSH key)."""
-
-    host: str
-    port: int = 22
-    user: str = "root"
-    host_key: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict for resource inputs."""
-        return {"host": self.host, "port": self.port, "user": self.user, "host_key": self.host_key}
 
 
 @dataclass(frozen=True)
@@ -81,6 +56,33 @@ class DaemonSetOptions:
     mode: Literal["apply", "remove"] = "apply"
     node_selector: Mapping[str, str] = field(default_factory=dict)
     image_pull_secrets: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class NodeMirrorArgs:
+    """What NodeMirror needs (built from the settings by components/specs.py ``node_mirror_args``).
+
+    spec: what every node gets; ``spec.certs_dir`` wins over ``params.certs_dir`` (config.toml's config_path and
+    the hosts.toml ``ca`` paths must name the same directory). ca_pem: the CA as a deploy-time output (the Tls
+    component's), used instead of ``spec.ca_pem`` when set. ssh_targets: the nodes for the ssh transport, each
+    with its bastion if any; the first one also runs the optional ``verify_image`` pull (with ``verify_crictl``).
+    """
+
+    spec: NodeMirrorSpec
+    transport: Transport
+    ca_pem: pulumi.Input[str] | None = None
+    ssh_targets: Sequence[SshTarget] = ()
+    params: ScriptParams = field(default_factory=ScriptParams)
+    daemonset: DaemonSetOptions = field(default_factory=DaemonSetOptions)
+    verify_image: str | None = None
+    verify_crictl: str = "crictl"
+
+    def __post_init__(self) -> None:
+        """Reject a transport without what it needs."""
+        if self.transport not in ("ssh", "daemonset"):
+            raise ValueError(f"transport must be ssh or daemonset, not {self.transport!r}")
+        if self.transport == "ssh" and not self.ssh_targets:
+            raise ValueError("transport ssh needs at least one node")
 
 
 def _sha(data: Any) -> str:
@@ -150,37 +152,28 @@ class NodeMirror(pulumi.ComponentResource):
     verification: pulumi.Output[dict[str, Any] | None]
     daemonset_name: pulumi.Output[str | None]
 
-    def __init__(self, name: str, *, spec: NodeMirrorSpec, transport: Transport,
-                 ca_pem: pulumi.Input[str] | None = None, ssh_nodes: Sequence[SshNode] = (),
-                 bastion: SshBastion | None = None, params: ScriptParams | None = None,
-                 daemonset: DaemonSetOptions | None = None, verify_image: str | None = None,
-                 verify_crictl: str = "crictl", opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, args: NodeMirrorArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("harbor-cache:index:NodeMirror", name, None, opts)
-        if transport not in ("ssh", "daemonset"):
-            raise ValueError(f"transport must be ssh or daemonset, not {transport!r}")
-        if transport == "ssh" and not ssh_nodes:
-            raise ValueError("transport ssh needs at least one node")
-        # config.toml's config_path and the hosts.toml ca= paths must name the same directory.
-        params = replace(params or ScriptParams(), certs_dir=spec.certs_dir)
+        spec = args.spec
+        params = replace(args.params, certs_dir=spec.certs_dir)
         child = pulumi.ResourceOptions(parent=self)
-        files: pulumi.Output[dict[str, str]] = pulumi.Output.from_input(ca_pem).apply(
+        files: pulumi.Output[dict[str, str]] = pulumi.Output.from_input(args.ca_pem).apply(
             lambda pem: render_certs_files(replace(spec, ca_pem=pem) if pem else spec))
         hosts_line = etc_hosts_line(spec)
         self._resources: list[pulumi.Resource] = []
         nodes_out: pulumi.Output[dict[str, dict[str, Any]]] = pulumi.Output.from_input({})
         ds_name: pulumi.Output[str | None] = pulumi.Output.from_input(None)
-        if transport == "ssh":
-            nodes_out = self._ssh(name, ssh_nodes, bastion, files, hosts_line, params, child)
+        if args.transport == "ssh":
+            nodes_out = self._ssh(name, args.ssh_targets, files, hosts_line, params, child)
         else:
-            ds_name = self._daemonset(name, daemonset or DaemonSetOptions(), files, hosts_line, params, child)
+            ds_name = self._daemonset(name, args.daemonset, files, hosts_line, params, child)
         verification: pulumi.Output[dict[str, Any] | None] = pulumi.Output.from_input(None)
-        if verify_image and ssh_nodes:
-            first = ssh_nodes[0]
-            check = NodePullCheck(
-                f"{name}-verify", node=first.name, host=first.host, port=first.port, user=first.user,
-                host_key=first.host_key, bastion=bastion.to_dict() if bastion else None, image=verify_image,
-                crictl=verify_crictl, trigger=files.apply(_sha),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=self._resources))
+        verify_image = args.verify_image
+        if verify_image and args.ssh_targets:
+            first = args.ssh_targets[0]
+            check = NodePullCheck(f"{name}-verify", target=first, image=verify_image, crictl=args.verify_crictl,
+                                  trigger=files.apply(_sha),
+                                  opts=pulumi.ResourceOptions(parent=self, depends_on=self._resources))
             verification = pulumi.Output.all(check.ok, check.image_id, check.message).apply(
                 lambda v: {"node": first.name, "image": verify_image, "ok": v[0], "image_id": v[1],
                            "message": v[2]})
@@ -191,15 +184,13 @@ class NodeMirror(pulumi.ComponentResource):
         self.daemonset_name = ds_name
         self.register_outputs({"nodes": nodes_out, "verification": verification, "daemonset_name": ds_name})
 
-    def _ssh(self, name: str, nodes: Sequence[SshNode], bastion: SshBastion | None,
-             files: pulumi.Output[dict[str, str]], hosts_line: str | None, params: ScriptParams,
+    def _ssh(self, name: str, targets: Sequence[SshTarget], files: pulumi.Output[dict[str, str]],
+             hosts_line: str | None, params: ScriptParams,
              child: pulumi.ResourceOptions) -> pulumi.Output[dict[str, dict[str, Any]]]:
         per_node = {}
-        for node in nodes:
-            res = NodeContainerdConfig(
-                f"{name}-{node.name}", node=node.name, host=node.host, port=node.port, user=node.user,
-                host_key=node.host_key, bastion=bastion.to_dict() if bastion else None, files=files,
-                hosts_line=hosts_line, params=params.to_dict(), opts=child)
+        for node in targets:
+            res = NodeContainerdConfig(f"{name}-{node.name}", target=node, files=files, hosts_line=hosts_line,
+                                       params=params, opts=child)
             self._resources.append(res)
             per_node[node.name] = pulumi.Output.all(res.containerd_version, res.changed, res.restarted,
                                                     res.in_sync).apply(

@@ -12,7 +12,8 @@ from components.harbor_api.endpoint import HarborEndpoint
 from components.harbor_values import PinnedSecretNames, harbor_values
 from components.helm import ChartInstall, ChartSource
 from components.node_script import ScriptParams
-from components.nodes import DaemonSetOptions, SshBastion, SshNode
+from components.node_ssh import SshTarget
+from components.nodes import DaemonSetOptions, NodeMirrorArgs
 from components.rewrite_policy import RewritePolicySpec
 from components.rules import is_ip
 from components.settings import Settings
@@ -139,19 +140,25 @@ def script_params(settings: Settings) -> ScriptParams:
                         health_cmd=c.health_command)
 
 
-def ssh_nodes(settings: Settings) -> list[SshNode]:
+def ssh_targets(settings: Settings) -> list[SshTarget]:
+    """The ssh transport's nodes, each behind the bastion when one is set."""
     n = settings.nodes
-    return [SshNode(name=h.name, host=h.address, port=h.port, user=h.user or n.user, host_key=h.host_key)
-            for h in n.hosts]
+    b = n.bastion
+    bastion = SshTarget(name="bastion", host=b.host, port=b.port, user=b.user) if b else None
+    return [SshTarget(name=h.name, host=h.address, port=h.port, user=h.user or n.user, host_key=h.host_key,
+                      bastion=bastion) for h in n.hosts]
 
 
-def ssh_bastion(settings: Settings) -> SshBastion | None:
-    b = settings.nodes.bastion
-    return SshBastion(host=b.host, port=b.port, user=b.user) if b else None
-
-
-def daemonset_options(settings: Settings) -> DaemonSetOptions:
-    return DaemonSetOptions(image=settings.nodes.daemonset_image)
+def node_mirror_args(settings: Settings, ca_pem: pulumi.Input[str] | None) -> NodeMirrorArgs:
+    """NodeMirror's arguments (`ca_pem`: the deploy-time CA, used with HTTPS only)."""
+    transport = settings.nodes.transport
+    if transport == "none":
+        raise ValueError("harbor-cache:nodes.transport is none: the program builds no NodeMirror")
+    return NodeMirrorArgs(spec=node_mirror_spec(settings), transport=transport,
+                          ca_pem=ca_pem if settings.https else None, ssh_targets=ssh_targets(settings),
+                          params=script_params(settings),
+                          daemonset=DaemonSetOptions(image=settings.nodes.daemonset_image),
+                          verify_image=settings.nodes.verify_image)
 
 
 def rewrite_spec(settings: Settings) -> RewritePolicySpec:

@@ -1,17 +1,23 @@
-"""Unit tests: hosts.toml renderers, script rendering, provider diff/check/pickling, NodeMirror with mocks."""
+"""Unit tests: hosts.toml renderers, script rendering, provider diff/check/pickling, NodeMirror with mocks, and a
+stack state written by an older layout of components/node_ssh.py (data/state/node_ssh_ff308bf.json)."""
 
 from __future__ import annotations
 
 import base64
+import json
 import re
 import shutil
 import subprocess
 import tomllib
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
+import dill
 import pulumi
 import pytest
+from pulumi.dynamic import Config, ConfigureRequest
+from pulumi.dynamic.dynamic import serialize_provider
 
 from components.containerd import (
     NodeMirrorSpec,
@@ -23,8 +29,18 @@ from components.containerd import (
     render_certs_files,
     upstream_server,
 )
+from components.dynamic import UNKNOWN
 from components.node_script import ScriptParams, parse_result, render_script, script_template
-from components.node_ssh import UNKNOWN, NodeContainerdConfigProvider, SshTarget
+from components.node_ssh import (
+    KEY_CONFIG,
+    TARGET_KEYS,
+    NodeContainerdConfigProvider,
+    NodeError,
+    NodePullCheckProvider,
+    SshTarget,
+    changed_inputs,
+)
+from components.nodes import DaemonSetOptions, NodeMirror, NodeMirrorArgs
 
 ECR = "255250787067.dkr.ecr.ap-northeast-2.amazonaws.com"
 PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"
@@ -203,6 +219,14 @@ def test_script_params_roundtrip_and_float_coercion() -> None:
     assert ScriptParams.from_dict({**p.to_dict(), "health_timeout": 9.0, "extra": 1}) == p
 
 
+def test_script_params_read_the_keys_of_older_states() -> None:
+    """Before the rename, ``config`` was config.toml and ``config_path`` the certs.d directory."""
+    old = {"config": "/etc/k3s/config.toml", "config_path": "/var/lib/certs.d", "state_dir": "/x"}
+    assert ScriptParams.from_dict(old) == ScriptParams(config_toml="/etc/k3s/config.toml",
+                                                       certs_dir="/var/lib/certs.d", state_dir="/x")
+    assert "config_path" not in ScriptParams().to_dict()  # no name means two things any more
+
+
 # ------------------------------------------------------------------------------- provider (no engine)
 
 def _props(**kw: Any) -> dict[str, Any]:
@@ -233,23 +257,42 @@ def test_diff_only_own_keys_and_drift() -> None:
     assert renamed.replaces == ["node"] and renamed.delete_before_replace
 
 
-def test_provider_pickles_without_the_key() -> None:
-    import dill
-    from pulumi.dynamic import Config, ConfigureRequest
-    from pulumi.dynamic.dynamic import serialize_provider
+def _configure(provider: Any, key: str = "-----BEGIN OPENSSH PRIVATE KEY-----\nk\n") -> Any:
+    provider.configure(ConfigureRequest(Config({KEY_CONFIG: key}, "harbor-cache")))
+    return provider
 
-    p = NodeContainerdConfigProvider()
-    blob = base64.b64decode(serialize_provider(p))
+
+@pytest.mark.parametrize("cls", [NodeContainerdConfigProvider, NodePullCheckProvider])
+def test_provider_pickles_by_reference_and_never_with_the_key(cls: type) -> None:
+    p = _configure(cls())
+    assert p.secret.startswith("-----BEGIN")
+    blob = base64.b64decode(serialize_provider(p))  # even a configured instance (the guard)
     assert b"PRIVATE KEY" not in blob
-    assert isinstance(dill.loads(blob), NodeContainerdConfigProvider)
-    p.configure(ConfigureRequest(Config({"harbor-cache:sshPrivateKey": "-----BEGIN OPENSSH PRIVATE KEY-----"},
-                                        "harbor-cache")))
-    assert p._private_key.startswith("-----BEGIN")
+    assert b"components.node_ssh" in blob and cls.__name__.encode() in blob
+    loaded = dill.loads(blob)
+    assert type(loaded) is cls and loaded.secret == ""
+
+
+def test_missing_key_names_the_setting() -> None:
+    with pytest.raises(NodeError, match=re.escape("node n1: no SSH key: run `pulumi config set --secret "
+                                                  'harbor-cache:sshPrivateKey -- "$(cat ~/.ssh/id_ed25519)"`')):
+        NodeContainerdConfigProvider().create(_props())
 
 
 def test_target_description_names_node_and_address() -> None:
     t = SshTarget.from_props(_props(bastion={"host": "jump", "port": 2222.0, "user": "ops"}))
     assert t.describe() == "node n1 (root@10.0.0.1:22 via ops@jump:2222)"
+    assert t.bastion == SshTarget("bastion", "jump", 2222, "ops")
+
+
+def test_target_props_roundtrip() -> None:
+    t = SshTarget("n1", "10.0.0.1", 2200, "ops", "ssh-ed25519 AAAA",
+                  bastion=SshTarget("bastion", "jump", 22, "root", "ssh-ed25519 BBBB"))
+    props = t.to_props()
+    assert tuple(props) == TARGET_KEYS
+    assert props["bastion"] == {"host": "jump", "port": 22, "user": "root", "host_key": "ssh-ed25519 BBBB"}
+    assert SshTarget.from_props(props) == t
+    assert t.sudo() == "sudo -n " and SshTarget("n", "h").sudo() == ""
 
 
 # ------------------------------------------------------------------------------- NodeMirror with mocks
@@ -283,33 +326,65 @@ def _await(output: pulumi.Output[Any]) -> Any:
     return box
 
 
+@pytest.mark.parametrize(("kw", "message"), [
+    ({"transport": "ssh"}, "at least one node"), ({"transport": "rsync"}, "ssh or daemonset"),
+])
+def test_node_mirror_args_reject_a_transport_without_what_it_needs(kw: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        NodeMirrorArgs(spec=spec(), **kw)
+
+
+def test_node_mirror_args_from_settings() -> None:
+    from components import specs
+    from components.settings import validate
+
+    raw = {"harbor": {"tlsMode": "https", "expose": {"type": "nodePort", "nodeAddress": "10.0.0.11"}},
+           "upstream": {"url": f"https://{ECR}", "accessKeyId": "AKIA"},
+           "nodes": {"user": "ops", "bastion": {"host": "jump.example", "port": 2222},
+                     "hosts": [{"name": "a", "address": "10.0.0.21", "hostKey": "ssh-ed25519 AAAA"},
+                               {"name": "b", "address": "10.0.0.22", "user": "root"}],
+                     "containerd": {"configPath": "/etc/k3s/config.toml", "certsDir": "/etc/k3s/certs.d"}}}
+    secrets = {"adminPassword": True, "upstreamSecretKey": True, "sshPrivateKey": True}
+    args = specs.node_mirror_args(validate(raw, secrets), PEM)
+    jump = SshTarget("bastion", "jump.example", 2222, "root")
+    assert list(args.ssh_targets) == [SshTarget("a", "10.0.0.21", 22, "ops", "ssh-ed25519 AAAA", bastion=jump),
+                                      SshTarget("b", "10.0.0.22", 22, "root", bastion=jump)]
+    assert (args.params.config_toml, args.params.certs_dir) == ("/etc/k3s/config.toml", "/etc/k3s/certs.d")
+    assert args.spec.certs_dir == "/etc/k3s/certs.d" and args.ca_pem == PEM and args.transport == "ssh"
+
+
 @pulumi.runtime.test
 def test_node_mirror_ssh_one_resource_per_node(mocks: _Mocks) -> Any:
-    from components.nodes import NodeMirror, SshNode
+    jump = SshTarget("bastion", "jump.example", user="ops")
+    nm = NodeMirror("nm", NodeMirrorArgs(
+        spec=replace(spec(), ca_pem=None, certs_dir="/var/lib/certs.d"), transport="ssh", ca_pem=PEM,
+        ssh_targets=[SshTarget("a", "10.0.0.1", bastion=jump),
+                     SshTarget("b", "10.0.0.2", host_key="ssh-ed25519 AAAA", bastion=jump)],
+        verify_image=f"{ECR}/app:1"))
 
-    nm = NodeMirror("nm", spec=replace(spec(), ca_pem=None), transport="ssh", ca_pem=PEM,
-                    ssh_nodes=[SshNode("a", "10.0.0.1"),
-                               SshNode("b", "10.0.0.2", host_key="ssh-ed25519 AAAA")])
-
-    def check(nodes: dict[str, Any]) -> None:
+    def check(outs: list[Any]) -> None:
+        nodes, verification = outs
+        assert verification["node"] == "a" and verification["image"] == f"{ECR}/app:1"
         assert set(nodes) == {"a", "b"}
         assert nodes["a"]["containerd_version"] == "1.6.20" and nodes["a"]["restarted"] is True
         typed = [r for r in mocks.resources if r.typ == "pulumi-python:dynamic/nodes:ContainerdConfig"]
         assert len(typed) == 2
         assert all("harbor.example/ca.crt" in r.inputs["files"] for r in typed)
         assert all("PRIVATE" not in str(r.inputs) for r in typed)
-        assert {r.inputs["params"]["certs_dir"] for r in typed} == {"/etc/containerd/certs.d"}
+        assert {r.inputs["params"]["certs_dir"] for r in typed} == {"/var/lib/certs.d"}  # the spec's wins
+        assert [r.inputs["bastion"]["host"] for r in typed] == ["jump.example"] * 2
+        pull = [r for r in mocks.resources if r.typ == "pulumi-python:dynamic/nodes:PullCheck"]
+        assert [(r.inputs["node"], r.inputs["image"]) for r in pull] == [("a", f"{ECR}/app:1")]
 
-    return nm.nodes.apply(check)
+    return pulumi.Output.all(nm.nodes, nm.verification).apply(check)
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 @pulumi.runtime.test
 def test_node_mirror_daemonset_is_privileged_and_carries_script_in_secret(mocks: _Mocks) -> Any:
-    from components.nodes import DaemonSetOptions, NodeMirror
-
-    nm = NodeMirror("nm", spec=spec(static_ip="10.96.0.50"), transport="daemonset",
-                    daemonset=DaemonSetOptions(image="registry.example/busybox:1.37", interval_seconds=60))
+    nm = NodeMirror("nm", NodeMirrorArgs(
+        spec=spec(static_ip="10.96.0.50"), transport="daemonset",
+        daemonset=DaemonSetOptions(image="registry.example/busybox:1.37", interval_seconds=60)))
 
     def check(_: Any) -> None:
         ds = next(r for r in mocks.resources if r.typ == "kubernetes:apps/v1:DaemonSet")
@@ -325,3 +400,86 @@ def test_node_mirror_daemonset_is_privileged_and_carries_script_in_secret(mocks:
         assert "HC_MODE=apply" in script and "10.96.0.50 harbor.example # harbor-cache" in script
 
     return nm.daemonset_name.apply(check)
+
+
+# ------------------------------------------------------------------ a stack state written by an older layout
+
+STATE = json.loads((Path(__file__).parent / "data" / "state" / "node_ssh_ff308bf.json").read_text())
+
+
+def _recorded(typ: str) -> dict[str, Any]:
+    return next(r for r in STATE["resources"] if r["type"] == f"pulumi-python:dynamic/nodes:{typ}")
+
+
+class _FakeNode:
+    """Stands in for run_remote: records the target, command and script, answers like the node script."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[SshTarget, str, str]] = []
+
+    def __call__(self, target: SshTarget, key: str, command: str, stdin: str,
+                 timeout: float) -> tuple[int, str, str, str]:
+        assert key.startswith("-----BEGIN")
+        self.calls.append((target, command, stdin))
+        out = ('HARBOR_CACHE_RESULT {"ok": true, "containerd": "1.6.20", "config": "restored", "changed": []}'
+               if command.endswith("sh -s") else "Image is up to date for sha256:0123")
+        return 0, out, "", "ssh-ed25519 AAAAC3Nza"
+
+
+def _as_sent(value: Any) -> Any:
+    """A value as the engine hands it to a provider: properties that are None are left out, at every level."""
+    if isinstance(value, dict):
+        return {k: _as_sent(v) for k, v in value.items() if v is not None}
+    return value
+
+
+def _old_provider(record: dict[str, Any]) -> Any:
+    """The provider as the engine gets it back from that state: dill.loads of the recorded string."""
+    return _configure(dill.loads(base64.b64decode(record["outputs"]["__provider"])))
+
+
+def test_old_state_provider_loads_as_the_current_class() -> None:
+    assert type(_old_provider(_recorded("ContainerdConfig"))) is NodeContainerdConfigProvider
+    assert type(_old_provider(_recorded("PullCheck"))) is NodePullCheckProvider
+
+
+def test_old_state_names_the_same_target_and_params_as_the_current_code() -> None:
+    """Same settings, current code: no diff from the renamed params keys or the one SSH target type."""
+    old = _recorded("ContainerdConfig")["outputs"]
+    target = SshTarget("node-a", "10.0.0.11", 2222, "ops", "ssh-ed25519 AAAAC3Nza",
+                       bastion=SshTarget("bastion", "jump.example", user="jump"))
+    params = ScriptParams(config_toml="/etc/k3s/containerd/config.toml", state_dir="/var/lib/hc",
+                          restart_cmd="rc-service containerd restart", health_timeout=30)
+    assert SshTarget.from_props(old) == target
+    news = _as_sent({**old, **target.to_props(), "params": params.to_dict()})
+    assert changed_inputs(old, news) == []
+    assert not _old_provider(_recorded("ContainerdConfig")).diff(old["node"], old, news).changes
+
+
+def test_old_state_delete_restores_the_node_with_its_recorded_paths(monkeypatch: pytest.MonkeyPatch) -> None:
+    node = _FakeNode()
+    monkeypatch.setattr("components.node_ssh.run_remote", node)
+    old = _recorded("ContainerdConfig")["outputs"]
+    _old_provider(_recorded("ContainerdConfig")).delete(old["node"], old)
+    ((target, command, script),) = node.calls
+    assert target.describe() == "node node-a (ops@10.0.0.11:2222 via jump@jump.example:22)"
+    assert command == "sudo -n sh -s"
+    for line in ("HC_MODE=remove", "HC_CONFIG_TOML=/etc/k3s/containerd/config.toml",
+                 "HC_CERTS_DIR=/etc/containerd/certs.d", "HC_STATE_DIR=/var/lib/hc",
+                 "HC_RESTART_CMD='rc-service containerd restart'", "HC_HEALTH_TIMEOUT=30"):
+        assert f"\n{line}\n" in script, line
+
+
+def test_old_state_pull_check_still_diffs_and_pulls(monkeypatch: pytest.MonkeyPatch) -> None:
+    node = _FakeNode()
+    monkeypatch.setattr("components.node_ssh.run_remote", node)
+    record = _recorded("PullCheck")
+    provider = _old_provider(record)
+    assert not provider.diff("id", record["outputs"], record["inputs"]).changes
+    outs = provider.update("id", record["outputs"], record["inputs"]).outs
+    assert outs["ok"] is True and outs["image_id"] == "sha256:0123"
+    assert {k: outs[k] for k in ("node", "host", "bastion")} == {k: record["inputs"][k]
+                                                                 for k in ("node", "host", "bastion")}
+    ((target, command, _),) = node.calls
+    assert target.name == "node-a" and target.bastion is not None and target.bastion.host == "jump.example"
+    assert command.startswith("sudo -n crictl ") and command.endswith(f"pull {record['inputs']['image']}")
