@@ -24,7 +24,7 @@ from bench.common import RUNS, SUBNET, WORK, Figure, median, now, save, step
 from bench.slowlink import SlowUpstream
 from components.containerd import NodeMirrorSpec, UpstreamMirror, etc_hosts_line, render_certs_files
 from components.node_script import ScriptParams
-from components.node_ssh import run_node_script
+from components.node_ssh import SshTarget, run_node_script
 from lab.testbed import PROJECT, SOCKET, Node, Testbed, crictl_bin
 
 PULL_TIMEOUT = 900.0
@@ -38,10 +38,10 @@ def cache_spec(bed: Testbed, up: SlowUpstream) -> NodeMirrorSpec:
 
 def configure(bed: Testbed, node: Node, spec: NodeMirrorSpec) -> None:
     """Run the real node script (apply) over SSH: config_path set, hosts.toml written, containerd restarted."""
-    params = ScriptParams(config_path=spec.certs_dir, state_dir=node.state_dir, restart_cmd=node.restart_cmd,
+    params = ScriptParams(certs_dir=spec.certs_dir, state_dir=node.state_dir, restart_cmd=node.restart_cmd,
                           health_cmd=node.health_cmd, health_timeout=30)
     props: dict[str, Any] = {
-        "node": node.name, "host": node.addr, "port": 22, "user": "root", "host_key": None, "bastion": None,
+        **SshTarget(node.name, node.addr).to_props(),
         "files": render_certs_files(spec), "hosts_line": etc_hosts_line(spec), "params": params.to_dict(),
         "timeout": 120,
     }

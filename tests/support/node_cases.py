@@ -6,6 +6,7 @@ from typing import Any
 
 from components.containerd import NodeMirrorSpec, UpstreamMirror, etc_hosts_line, render_certs_files
 from components.node_script import ScriptParams
+from components.node_ssh import SshTarget
 from lab.testbed import HARBOR_NAME, PROJECT, UPSTREAM_HOST, Node, Testbed
 from tests.support.requirements import require
 
@@ -36,11 +37,11 @@ def node_props(
     node: Node, spec: NodeMirrorSpec, files: dict[str, str] | None = None, **kw: Any
 ) -> dict[str, Any]:
     """Resource inputs for ``node`` as NodeMirror builds them, with the bed's restart/health commands."""
-    params = ScriptParams(config_path=spec.certs_dir, state_dir=node.state_dir, restart_cmd=node.restart_cmd,
+    params = ScriptParams(certs_dir=spec.certs_dir, state_dir=node.state_dir, restart_cmd=node.restart_cmd,
                           health_cmd=node.health_cmd, health_timeout=15)
+    host_key = (node.path / "ssh_host_ed25519_key.pub").read_text().strip()
     props: dict[str, Any] = {
-        "node": node.name, "host": node.addr, "port": 22, "user": "root",
-        "host_key": (node.path / "ssh_host_ed25519_key.pub").read_text().strip(), "bastion": None,
+        **SshTarget(node.name, node.addr, host_key=host_key).to_props(),
         "files": files if files is not None else render_certs_files(spec), "hosts_line": etc_hosts_line(spec),
         "params": params.to_dict(), "script_version": "test", "timeout": 120,
     }

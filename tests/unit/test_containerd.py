@@ -263,7 +263,7 @@ def _configure(provider: Any, key: str = "-----BEGIN OPENSSH PRIVATE KEY-----\nk
 
 
 @pytest.mark.parametrize("cls", [NodeContainerdConfigProvider, NodePullCheckProvider])
-def test_provider_pickles_by_reference_and_never_with_the_key(cls: type) -> None:
+def test_provider_pickles_by_reference_and_never_with_the_key(cls: type[Any]) -> None:
     p = _configure(cls())
     assert p.secret.startswith("-----BEGIN")
     blob = base64.b64decode(serialize_provider(p))  # even a configured instance (the guard)

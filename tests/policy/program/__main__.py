@@ -18,7 +18,7 @@ from components.harbor_api.client import HarborEndpoint
 from components.harbor_api.resources import Project, Registry, ReplicationPolicy
 from components.harbor_values import PinnedSecretNames, harbor_values
 from components.node_script import ScriptParams
-from components.node_ssh import NodeContainerdConfig
+from components.node_ssh import NodeContainerdConfig, SshTarget
 from components.rewrite_policy import RewritePolicySpec, build_rewrite_policy
 from components.settings import load_stack_file, validate
 from components.tls import CERT_MANAGER_API, TlsArgs, issuer_documents, leaf_document
@@ -94,8 +94,8 @@ files = render_certs_files(mirror)
 if bad:
     files[f"{ECR_HOST}/hosts.toml"] = SEED_HOSTS_TOML
 for index, address in enumerate(("10.20.0.11", "10.20.0.12"), start=1):
-    NodeContainerdConfig(f"node-{index}", node=f"gpu-node-{index}", host=address, files=files,
-                         params=ScriptParams().to_dict())
+    NodeContainerdConfig(f"node-{index}", target=SshTarget(f"gpu-node-{index}", address), files=files,
+                         params=ScriptParams())
 
 # A known registry id: the harbor providers' check rejects an unknown one (Registry.registry_id during a first
 # preview) because it compares with the UNKNOWN string, not pulumi.output.Unknown. The stack policies treat
