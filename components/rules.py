@@ -24,9 +24,10 @@ RegistryType = Literal["aws-ecr", "docker-registry", "harbor"]
 REGISTRY_TYPES: Final[tuple[RegistryType, ...]] = ("aws-ecr", "docker-registry", "harbor")
 REGISTRY_NAME_MAX: Final = 64  # Harbor's limit for registry names
 
-# Harbor's ECR endpoint pattern (src/pkg/reg/adapter/awsecr/adapter.go), anchored: the whole URL must match.
+# Harbor v2.14's ECR endpoint pattern (src/pkg/reg/adapter/awsecr/adapter.go), anchored: the whole URL must
+# match. No `ecr-public`: Harbor's pattern has it only from v2.15.2 on, and v2.14 answers 500 "bad aws url".
 ECR_URL_RE: Final = re.compile(
-    r"^https://(?:api|(\d+)\.dkr)\.ecr(?:-public|-fips)?\.([\w\-]+)\."
+    r"^https://(?:api|(\d+)\.dkr)\.ecr(?:-fips)?\.([\w\-]+)\."
     r"(amazonaws\.com(\.cn)?|sc2s\.sgov\.gov|c2s\.ic\.gov)/?$"
 )
 ECR_URL_HINT: Final = "https://<account>.dkr.ecr.<region>.amazonaws.com"

@@ -1,5 +1,5 @@
 """What every Harbor provider shares: configuration, a client per call, check/diff from the schema,
-create-or-adopt, and delete with the hint for Harbor's 412.
+create-or-adopt (safe to retry: components/harbor_api/writes.py), and delete with the hint for Harbor's 412.
 
 Credentials: the Harbor admin password comes only from ``configure`` (the secret stack config
 ``harbor-cache:adminPassword``, decrypted in the provider process) and is never pickled
@@ -16,6 +16,7 @@ from pulumi.dynamic import CheckResult, DiffResult
 
 from components.dynamic import SecretConfiguredProvider, plain, plain_props
 from components.harbor_api.client import HarborClient
+from components.harbor_api.diagnosis import CORE_LOG
 from components.harbor_api.endpoint import HarborEndpoint
 from components.harbor_api.errors import (
     HarborConfigError,
@@ -24,9 +25,15 @@ from components.harbor_api.errors import (
     HarborPreconditionFailedError,
 )
 from components.harbor_api.schema import Checker, Schema
-from components.harbor_api.setting_names import Settings
+from components.harbor_api.setting_names import ADMIN_PASSWORD, ADMIN_USER, Settings
+from components.harbor_api.writes import Explain, create_once
 
-PASSWORD_CONFIG_KEY = "harbor-cache:adminPassword"  # noqa: S105 - a config key
+PASSWORD_CONFIG_KEY = ADMIN_PASSWORD
+UNAUTHORIZED_HINT = (
+    f"Harbor did not accept the admin password: check the stack secret {ADMIN_PASSWORD} "
+    f"(`pulumi config set --secret {ADMIN_PASSWORD} <password>`; it must be the password Harbor has now, "
+    f"which a change in Harbor's UI does not update) and the user {ADMIN_USER}; nothing was retried"
+)
 
 
 class HarborProvider(SecretConfiguredProvider):
@@ -72,7 +79,9 @@ class HarborProvider(SecretConfiguredProvider):
         """A client for the ``harbor`` input of ``props``, as the admin."""
         if not self.secret:
             raise HarborConfigError(f"the Harbor admin password is not configured: {self.how_to_set_secret()}")
-        return HarborClient(HarborEndpoint.from_dict(plain(props["harbor"])), self.secret)
+        return HarborClient(
+            HarborEndpoint.from_dict(plain(props["harbor"])), self.secret, unauthorized_hint=UNAUTHORIZED_HINT
+        )
 
     def ready_client(self, props: Mapping[str, Any]) -> HarborClient:
         """A client for a write that may come right after Harbor was installed: waits for /health first."""
@@ -82,24 +91,36 @@ class HarborProvider(SecretConfiguredProvider):
         return client
 
 
+def _generic_explain(_exc: Any) -> str:
+    return CORE_LOG
+
+
 def create_or_adopt(
     noun: str,
     name: str,
     find: Callable[[], Mapping[str, Any] | None],
-    create: Callable[[], int],
+    create: Callable[[Callable[[], int | None]], tuple[int, bool]],
     *,
     id_key: str = "id",
     adoptable: Callable[[Mapping[str, Any]], str | None] | None = None,
 ) -> tuple[int, bool]:
     """Look up, create when absent, and on 409 (created meanwhile) look up again: the id, and whether it existed.
 
-    An object that already exists is adopted unless ``adoptable`` says why it cannot be (another kind of object
-    under the same name); the caller then brings it to the inputs.
+    ``create(find_id)`` sends the POST (with :func:`~components.harbor_api.writes.create_once`, which calls
+    ``find_id`` after an unconfirmed outcome). An object found that way was created by this call: it is not
+    "adopted". An object that already exists is adopted unless ``adoptable`` says why it cannot be (another
+    kind of object under the same name); the caller then brings it to the inputs.
     """
+
+    def find_id() -> int | None:
+        found = find()
+        return None if found is None else int(found[id_key])
+
     existing = find()
     if existing is None:
         try:
-            return create(), False
+            oid, _found_after_unconfirmed = create(find_id)
+            return oid, False
         except HarborConflictError:
             existing = find()
             if existing is None:
@@ -115,21 +136,24 @@ def create_or_adopt_listed(
     path: str,
     noun: str,
     name: str,
-    bodies: tuple[Any, Any],
+    body: Any,
+    *,
     adoptable: Callable[[Mapping[str, Any]], str | None] | None = None,
+    explain: Explain = _generic_explain,
+    timeout: float | None = None,
 ) -> tuple[int, bool]:
     """:func:`create_or_adopt` for a list endpoint (``/registries``, ``/replication/policies``): found by name,
-    created with ``bodies[0]``, an adopted one updated with ``bodies[1]`` (PUT ``path/{id}``)."""
-    oid, adopted = create_or_adopt(
+    created with ``body``. The caller brings an adopted object to its inputs."""
+    operation = f"create {noun} '{name}'"
+    return create_or_adopt(
         noun,
         name,
         lambda: client.find_by_name(path, name, f"look up {noun} '{name}'"),
-        lambda: client.create(path, bodies[0], f"create {noun} '{name}'"),
+        lambda find_id: create_once(
+            client, path, body, operation, find=find_id, explain=explain, timeout=timeout
+        ),
         adoptable=adoptable,
     )
-    if adopted:
-        client.put(f"{path}/{oid}", bodies[1], f"update {noun} '{name}'")
-    return oid, adopted
 
 
 def delete_explaining_412(client: HarborClient, path: str, operation: str, hint: str) -> None:

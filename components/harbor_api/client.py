@@ -1,15 +1,19 @@
 """A small typed client for Harbor's REST API (v2.0 paths, Harbor v2.14).
 
-Design points (docs/harbor-api.md):
+Design points (docs/harbor-api.md, "Failures and what you see"):
 
 * HTTP Basic auth and **no cookie jar**: every attempt uses a fresh ``requests.Session`` whose cookies are
   cleared, because Harbor answers ``403 CSRF token invalid`` to a write that carries a kept ``sid`` cookie.
-* A timeout on every call; bounded retries with exponential backoff on connection errors, 429 and 5xx.
-  Every method is retried: the dynamic providers make creates idempotent (look up first, adopt on 409).
-  4xx answers are never retried.
+* A timeout on every call (a call may ask for a longer one: registry writes wait for Harbor's live upstream
+  check). Idempotent methods (GET, PUT, DELETE) are retried with bounded exponential backoff on connection
+  errors, 429 and 5xx. A **POST is never repeated here**: it is retried only when it surely did not reach Harbor
+  (connection refused, 429); a lost answer, a timeout or a 5xx raises :class:`HarborUnconfirmedWriteError`,
+  and the caller looks the object up before anything else (components/harbor_api/writes.py).
+  Other 4xx answers are never retried; 401 fails at once, with the caller's hint (which setting holds the
+  password).
 * Harbor's error body ``{"errors":[{"code","message"}]}`` becomes a :class:`HarborApiError` of the class for
   its status (:func:`~components.harbor_api.errors.error_class`), whose message names the operation, the HTTP
-  status, Harbor's code and message, and never a credential.
+  status, Harbor's code and message and the request id, and never a credential.
 
 Where a call goes is the :class:`HarborEndpoint` (components/harbor_api/endpoint.py); how one attempt gets
 there is the transport (components/harbor_api/transport.py).
@@ -25,30 +29,38 @@ from typing import Any
 from urllib.parse import quote
 
 import requests
+from urllib3.exceptions import NewConnectionError
 
 from components.harbor_api.endpoint import HarborEndpoint
 from components.harbor_api.errors import (
     HarborApiError,
     HarborError,
     HarborNotReadyError,
+    HarborTimeoutError,
+    HarborUnconfirmedWriteError,
     HarborUnreachableError,
     error_class,
 )
 from components.harbor_api.transport import PROXY_401_HINT, open_transport
 
 # HarborEndpoint is re-exported for callers written before it had its own module.
-__all__ = ["HarborClient", "HarborEndpoint", "id_from_location", "quote_q_value"]
+__all__ = ["HarborClient", "HarborEndpoint", "id_from_location"]
 
 MAX_PAGE_SIZE = 100
 _MAX_PAGES = 10_000
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-# Characters that Harbor's `q` parser treats as syntax; names containing them are looked up by listing.
+_IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE"})
+# Characters that Harbor's `q` parser treats as syntax; names containing them are looked up by listing all.
+# Harbor compares an exact-match value as sent (no unquoting), so safe names go unquoted, digits included.
 _Q_UNSAFE = re.compile(r"""[,=~{}()\[\]"'\s]""")
 
 
-def quote_q_value(value: str) -> str:
-    """Quote a value for Harbor's ``q`` exact match: purely numeric values go in single quotes."""
-    return f"'{value}'" if value.isdigit() else value
+def request_was_sent(exc: requests.RequestException) -> bool:
+    """Whether a failed attempt may have reached Harbor: False only when no connection was made at all."""
+    if isinstance(exc, (requests.ConnectTimeout, requests.exceptions.SSLError)):
+        return False
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return not isinstance(reason, NewConnectionError)
 
 
 def id_from_location(location: str | None, operation: str) -> int:
@@ -70,11 +82,17 @@ def _error_parts(resp: requests.Response) -> tuple[str, str]:
 
 
 class HarborClient:
-    """Harbor API calls for one endpoint and password; safe to use from several threads."""
+    """Harbor API calls for one endpoint and password; safe to use from several threads.
 
-    def __init__(self, endpoint: HarborEndpoint, password: str | None) -> None:
+    ``unauthorized_hint`` is added to a 401's message: where the password comes from and how to fix it.
+    """
+
+    def __init__(
+        self, endpoint: HarborEndpoint, password: str | None, *, unauthorized_hint: str | None = None
+    ) -> None:
         self.endpoint = endpoint
         self._password = password
+        self._unauthorized_hint = unauthorized_hint
 
     def __repr__(self) -> str:
         return f"HarborClient({self.endpoint.mode}, {self.endpoint.url or self.endpoint.service_name})"
@@ -91,6 +109,24 @@ class HarborClient:
                 delay = min(max(delay, float(retry_after)), ep.max_backoff)
         return delay
 
+    def _api_error(
+        self, resp: requests.Response, operation: str, attempt: int, via_proxy: bool
+    ) -> HarborApiError:
+        code, message = _error_parts(resp)
+        hint = None
+        if resp.status_code == 401:
+            hint = PROXY_401_HINT if via_proxy else self._unauthorized_hint
+        if attempt:
+            message += f" (after {attempt + 1} attempts)"
+        return error_class(resp.status_code)(
+            operation,
+            resp.status_code,
+            code,
+            self._redact(message),
+            request_id=resp.headers.get("X-Request-Id"),
+            hint=hint,
+        )
+
     def request(
         self,
         method: str,
@@ -104,12 +140,22 @@ class HarborClient:
         ok: tuple[int, ...] = (200,),
         missing_ok: bool = False,
         retry: bool = True,
+        timeout: float | None = None,
+        retry_timeouts: bool = True,
     ) -> requests.Response | None:
-        """Send one API call with retries; return the response, or ``None`` on 404 when ``missing_ok``."""
+        """Send one API call with retries; return the response, or ``None`` on 404 when ``missing_ok``.
+
+        ``timeout``: seconds to wait for the answer (default: the endpoint's); ``retry_timeouts=False`` gives
+        up after the first attempt that timed out (:class:`HarborTimeoutError`). A POST is never repeated
+        once it may have reached Harbor: see the module docstring.
+        """
         ep = self.endpoint
+        idempotent = method in _IDEMPOTENT
         attempts = 1 + (ep.retries if retry else 0)
+        read_timeout = max(ep.timeout, timeout or 0.0)
         started = time.monotonic()
         last_exc: str = ""
+        timed_out = False
         for attempt in range(attempts):
             resp: requests.Response | None = None
             with open_transport(ep) as tr:
@@ -128,38 +174,50 @@ class HarborClient:
                         json=body,
                         headers=hdrs,
                         auth=basic,
-                        timeout=ep.timeout,
+                        timeout=(ep.timeout, read_timeout),
                         verify=tr.verify,
                         cert=tr.cert,
                         allow_redirects=False,
                     )
                 except (requests.ConnectionError, requests.Timeout) as exc:
                     last_exc = self._redact(exc.__class__.__name__ + ": " + str(exc))[:300]
+                    timed_out = isinstance(exc, requests.ReadTimeout)
+                    if not idempotent and request_was_sent(exc):
+                        raise HarborUnconfirmedWriteError(
+                            operation,
+                            f"Harbor at {tr.api_base} "
+                            + (f"did not answer within {read_timeout:g}s" if timed_out else "dropped the answer")
+                            + f" ({last_exc}); the request may have been carried out",
+                            timed_out=timed_out,
+                        ) from None
+                    if timed_out and not retry_timeouts:
+                        raise HarborTimeoutError(
+                            f"{operation} failed: Harbor at {tr.api_base} did not answer within "
+                            f"{read_timeout:g}s: {last_exc}"
+                        ) from None
                 finally:
                     session.close()
                 via_proxy, api_base = tr.via_proxy, tr.api_base
             if resp is not None:
-                if resp.status_code in ok:
+                status = resp.status_code
+                if status in ok:
                     return resp
-                if missing_ok and resp.status_code == 404:
+                if missing_ok and status == 404:
                     return None
-                if resp.status_code not in _RETRY_STATUSES or attempt == attempts - 1:
-                    code, message = _error_parts(resp)
-                    hint = PROXY_401_HINT if via_proxy and resp.status_code == 401 else None
-                    if attempt:
-                        message += f" (after {attempt + 1} attempts)"
-                    raise error_class(resp.status_code)(
-                        operation,
-                        resp.status_code,
-                        code,
-                        self._redact(message),
-                        request_id=resp.headers.get("X-Request-Id"),
-                        hint=hint,
-                    )
+                retryable = status in _RETRY_STATUSES and (idempotent or status == 429)
+                if not retryable or attempt == attempts - 1:
+                    error = self._api_error(resp, operation, attempt, via_proxy)
+                    if not idempotent and status >= 500:
+                        raise HarborUnconfirmedWriteError(
+                            operation, f"{error}; the request may have been carried out", status=status,
+                            api_error=error,
+                        )
+                    raise error
             if attempt < attempts - 1:
                 time.sleep(self._sleep_for(attempt, resp))
         elapsed = time.monotonic() - started
-        raise HarborUnreachableError(
+        error_type = HarborTimeoutError if timed_out else HarborUnreachableError
+        raise error_type(
             f"{operation} failed: cannot reach Harbor at {api_base} after {attempts} attempts in "
             f"{elapsed:.1f}s: {last_exc}"
         )
@@ -176,15 +234,21 @@ class HarborClient:
         resp = self.request("GET", path, operation, params=params, headers=headers, missing_ok=True)
         return None if resp is None else resp.json()
 
-    def create(self, path: str, body: Any, operation: str) -> int:
-        """POST ``body``; return the id from the ``Location`` header of the 201."""
-        resp = self.request("POST", path, operation, body=body, ok=(201,))
+    def create(self, path: str, body: Any, operation: str, *, timeout: float | None = None) -> int:
+        """POST ``body`` once; return the id from the ``Location`` header of the 201.
+
+        Raises :class:`HarborUnconfirmedWriteError` when it may have been carried out without our knowing;
+        use :func:`components.harbor_api.writes.create_once` to look up before anything else.
+        """
+        resp = self.request("POST", path, operation, body=body, ok=(201,), timeout=timeout)
         assert resp is not None
         return id_from_location(resp.headers.get("Location"), operation)
 
-    def put(self, path: str, body: Any, operation: str) -> None:
+    def put(
+        self, path: str, body: Any, operation: str, *, timeout: float | None = None, retry_timeouts: bool = True
+    ) -> None:
         """PUT ``body`` (Harbor answers 200)."""
-        self.request("PUT", path, operation, body=body)
+        self.request("PUT", path, operation, body=body, timeout=timeout, retry_timeouts=retry_timeouts)
 
     def delete(self, path: str, operation: str) -> bool:
         """DELETE; ``False`` when it was already gone (404)."""
@@ -208,7 +272,7 @@ class HarborClient:
 
     def find_by_name(self, path: str, name: str, operation: str) -> dict[str, Any] | None:
         """Exact-name lookup in a list endpoint: ``q=name=<name>`` then client-side equality."""
-        params = None if _Q_UNSAFE.search(name) else {"q": f"name={quote_q_value(name)}"}
+        params = None if _Q_UNSAFE.search(name) else {"q": f"name={name}"}
         matches = [item for item in self.list_all(path, operation, params=params) if item.get("name") == name]
         return matches[0] if matches else None
 

@@ -45,7 +45,7 @@ class HarborApiError(HarborError):
         super().__init__(text)
 
     def with_hint(self, hint: str) -> HarborApiError:
-        """The same error (same class) with ``hint`` appended to its message."""
+        """The same error (same class) with ``hint`` appended to its message (replacing an earlier hint)."""
         return type(self)(
             self.operation, self.status, self.code, self.message, request_id=self.request_id, hint=hint
         )
@@ -82,6 +82,35 @@ def error_class(status: int) -> type[HarborApiError]:
 
 class HarborUnreachableError(HarborError):
     """No answer from Harbor (connection refused, reset, timed out) after every retry."""
+
+
+class HarborTimeoutError(HarborUnreachableError):
+    """Harbor accepted the connection but did not answer within the timeout."""
+
+
+class HarborUnconfirmedWriteError(HarborError):
+    """A write was sent but its outcome is unknown: the response was lost, timed out, or was a 5xx.
+
+    Harbor may have carried it out. Nothing repeats such a write blindly: the caller looks the object up first
+    (components/harbor_api/writes.py). ``status`` is the HTTP status of a 5xx answer (None when no answer came),
+    ``timed_out`` says the wait ran out, and ``api_error`` keeps Harbor's answer (code, message, request id).
+    """
+
+    def __init__(
+        self,
+        operation: str,
+        detail: str,
+        *,
+        status: int | None = None,
+        timed_out: bool = False,
+        api_error: HarborApiError | None = None,
+    ) -> None:
+        self.operation = operation
+        self.detail = detail
+        self.status = status
+        self.timed_out = timed_out
+        self.api_error = api_error
+        super().__init__(f"{operation}: {detail}")
 
 
 class HarborNotReadyError(HarborError):

@@ -97,12 +97,15 @@ class Text(Spec):
 
 @dataclass(frozen=True, kw_only=True)
 class Whole(Spec):
-    """A whole number (the engine sends numbers as floats), at least ``minimum``.
+    """A whole number (the engine sends numbers as floats), at least ``minimum`` and at most ``maximum``.
 
     ``harbor_null``: what Harbor means by a null or missing value, when that is not ``default``.
+    ``maximum_why``: said after the "at most" failure (what the limit is, in words).
     """
 
     minimum: int | None = None
+    maximum: int | None = None
+    maximum_why: str = ""
     harbor_null: int | None = None
 
     def validate(self, value: Any, required: bool) -> tuple[Any, Problem]:
@@ -111,6 +114,8 @@ class Whole(Spec):
         value = int(value)
         if self.minimum is not None and value < self.minimum:
             return value, f"must be >= {self.minimum}, got {value}"
+        if self.maximum is not None and value > self.maximum:
+            return value, f"must be <= {self.maximum}{self.maximum_why}, got {value}"
         return value, None
 
     def from_harbor(self, raw: Any, kept: Any) -> Any:

@@ -4,6 +4,12 @@ Type token ``pulumi-python:dynamic/harbor:Project``. Harbor keeps a project's se
 project's metadata (``public``, ``proxy_speed_kb``, as strings), its quota (``/quotas``) and its retention policy
 (``/retentions``, components/harbor_api/retention.py), so this provider reads and writes them by hand rather
 than through ``harbor`` paths in its specs.
+
+Before a proxy-cache project is created, its registry is read: a missing one or a type the chart does not permit
+for proxy caching would be Harbor's 500. After an unconfirmed create the project is looked up by name
+(components/harbor_api/writes.py); a 500 that left nothing behind is explained (Harbor's job service, which a
+proxy-cache project needs, is the usual cause). With Harbor's ``quota_per_project_enable`` off a project has no
+quota: that is reported (``quota_enforced``, ``warnings``), not an error.
 """
 
 # No `from __future__ import annotations` here: Schema reads the specs in ProjectInputs at import time.
@@ -20,11 +26,17 @@ from components.dynamic import plain, plain_props
 from components.harbor_api import setting_names
 from components.harbor_api.base import HarborProvider, as_int, create_or_adopt, delete_explaining_412
 from components.harbor_api.client import HarborClient
-from components.harbor_api.errors import HarborError, HarborPreconditionFailedError
+from components.harbor_api.diagnosis import CORE_LOG, jobservice_hint
+from components.harbor_api.errors import HarborApiError, HarborError, HarborPreconditionFailedError
 from components.harbor_api.fields import Endpoint, Flag, Text, Whole
-from components.harbor_api.retention import default_retention_days, retention_body, retention_days
+from components.harbor_api.registry import PROXY_CACHE_TYPES
+from components.harbor_api.retention import default_retention_days, retention_days, write_retention
 from components.harbor_api.schema import Checker, Options, Schema
-from components.harbor_api.setting_names import Settings
+from components.harbor_api.setting_names import UPSTREAM_TYPE, Settings, label
+from components.harbor_api.writes import create_once
+
+STORAGE_LIMIT_MAX = 1024**5
+"""Harbor's largest storage quota, 1024 TB in bytes (a larger one is a 400)."""
 
 
 class ProjectInputs(TypedDict, total=False):
@@ -34,14 +46,21 @@ class ProjectInputs(TypedDict, total=False):
     name: Required[Annotated[pulumi.Input[str], Text(rule=rules.project_name_problem, replaces=True)]]
     public: Annotated[pulumi.Input[bool], Flag(default=False)]
     registry_id: Annotated[pulumi.Input[int] | None, Whole(minimum=1, replaces=True)]
-    storage_limit: Annotated[pulumi.Input[int], Whole(default=-1, minimum=-1)]
+    storage_limit: Annotated[
+        pulumi.Input[int],
+        Whole(default=-1, minimum=-1, maximum=STORAGE_LIMIT_MAX, maximum_why=" (1024 TB, Harbor's limit)"),
+    ]
     proxy_speed_kb: Annotated[pulumi.Input[int], Whole(default=-1, minimum=-1)]
     # Omitted: what Harbor does (7 days on proxy projects, none on plain ones); None or 0: off.
     retention_days: Annotated[pulumi.Input[int] | None, Whole(default=0, minimum=0, absent=default_retention_days)]
     force_destroy: Annotated[pulumi.Input[bool], Flag(default=False)]
 
 
-SCHEMA = Schema(ProjectInputs, id_output="project_id", outputs=("project_id", "retention_id", "adopted"))
+SCHEMA = Schema(
+    ProjectInputs,
+    id_output="project_id",
+    outputs=("project_id", "retention_id", "adopted", "quota_enforced", "warnings"),
+)
 
 
 def _metadata(p: Mapping[str, Any]) -> dict[str, str]:
@@ -111,25 +130,16 @@ def _converge(client: HarborClient, pid: int, p: Mapping[str, Any]) -> None:
         # PUT merges metadata into the stored map, so explicit values are sent for every key we own.
         client.put(f"/projects/{pid}", {"metadata": wanted_meta}, f"update project '{name}'")
     limit = int(p["storage_limit"])
-    if live["quota"] is None:
-        if limit != -1:
-            raise HarborError(f"update project '{name}': Harbor has no quota for project id {pid}")
-    elif live["quota"].get("hard", {}).get("storage") != limit:
+    # No quota: Harbor's quota_per_project_enable is off; not an error, the outputs report it (_quota_warnings).
+    if live["quota"] is not None and live["quota"].get("hard", {}).get("storage") != limit:
         client.put(
             f"/quotas/{int(live['quota']['id'])}",
             {"hard": {"storage": limit}},
             f"set storage quota of project '{name}'",
         )
     days = int(p.get("retention_days") or 0)
-    if live["retention_days"] == days:
-        return
-    op = f"set retention of project '{name}' to {days} days" if days else f"turn off retention of project '{name}'"
-    if live["policy"] is not None:
-        client.put(f"/retentions/{live['retention_id']}", retention_body(live["policy"], days, pid), op)
-    elif days:
-        body = retention_body({}, days, pid)
-        body.pop("id")
-        client.create("/retentions", body, op)
+    if live["retention_days"] != days:
+        write_retention(client, pid, name, live["policy"], days)
 
 
 def _empty_project(client: HarborClient, name: str) -> None:
@@ -152,9 +162,61 @@ def _other_kind(existing: Mapping[str, Any], props: Mapping[str, Any]) -> str | 
     )
 
 
-def _outs(client: HarborClient, pid: int, props: Mapping[str, Any], *, adopted: Any) -> dict[str, Any]:
-    live = _read_project(client, pid, props) or {}
-    return SCHEMA.outs(props, project_id=pid, retention_id=live.get("retention_id"), adopted=bool(adopted))
+def _quota_warnings(live: Mapping[str, Any], props: Mapping[str, Any]) -> list[str]:
+    """What to tell about a limit Harbor does not enforce (no quota: quota_per_project_enable is off)."""
+    limit = int(props.get("storage_limit", -1))
+    if live.get("quota") is not None or limit == -1:
+        return []
+    setting = label(setting_names.project_settings(props.get("registry_id")), "storage_limit")
+    return [
+        f"project '{props['name']}': Harbor keeps no quota for it (its system setting quota_per_project_enable "
+        f"is off), so {setting} ({limit} bytes) is not enforced; turn quota_per_project_enable on in Harbor's "
+        "configuration to enforce it"
+    ]
+
+
+def _outs(
+    inputs: Mapping[str, Any], pid: int, live: Mapping[str, Any], props: Mapping[str, Any], *, adopted: Any
+) -> dict[str, Any]:
+    return SCHEMA.outs(
+        inputs,
+        project_id=pid,
+        retention_id=live.get("retention_id"),
+        adopted=bool(adopted),
+        quota_enforced=live.get("quota") is not None,
+        warnings=_quota_warnings(live, props),
+    )
+
+
+def _live_outs(client: HarborClient, pid: int, props: Mapping[str, Any], *, adopted: Any) -> dict[str, Any]:
+    return _outs(props, pid, _read_project(client, pid, props) or {}, props, adopted=adopted)
+
+
+def _check_registry(client: HarborClient, registry_id: int, name: str) -> None:
+    """Fail before Harbor's 500: the registry of a proxy-cache project must exist and be of a permitted type."""
+    live = client.get(f"/registries/{registry_id}", f"read registry {registry_id} of project '{name}'")
+    if live is None:
+        raise HarborError(
+            f"create project '{name}': its registry (id {registry_id}) does not exist in Harbor: it was "
+            "deleted outside Pulumi; run `pulumi refresh`, then `pulumi up` creates the registry again"
+        )
+    if live.get("type") not in PROXY_CACHE_TYPES:
+        raise HarborError(
+            f"create project '{name}': registry '{live.get('name')}' has type {live.get('type')!r}, which "
+            f"Harbor does not permit for a proxy cache (PERMITTED_REGISTRY_TYPES_FOR_PROXY_CACHE); set "
+            f"{UPSTREAM_TYPE} to one of {', '.join(sorted(PROXY_CACHE_TYPES))}"
+        )
+
+
+def _explain_create(client: HarborClient, props: Mapping[str, Any]) -> str:
+    """Why a project create answered 500 and left nothing (for a proxy cache: its registry, or the job service)."""
+    if props.get("registry_id") is None:
+        return CORE_LOG
+    try:
+        _check_registry(client, int(props["registry_id"]), props["name"])
+    except HarborError as exc:
+        return str(exc)
+    return jobservice_hint(client, "creating a proxy-cache project")
 
 
 class ProjectProvider(HarborProvider):
@@ -184,16 +246,25 @@ class ProjectProvider(HarborProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         props = plain_props(props)
         client, name = self.client(props), props["name"]
+
+        def post(find_id: Any) -> tuple[int, bool]:
+            if props.get("registry_id") is not None:
+                _check_registry(client, int(props["registry_id"]), name)
+            return create_once(
+                client, "/projects", _create_body(props), f"create project '{name}'",
+                find=find_id, explain=lambda _exc: _explain_create(client, props),
+            )
+
         pid, adopted = create_or_adopt(
             "project",
             name,
             lambda: client.get_project_by_name(name, f"look up project '{name}'"),
-            lambda: client.create("/projects", _create_body(props), f"create project '{name}'"),
+            post,
             id_key="project_id",
             adoptable=lambda existing: _other_kind(existing, props),
         )
         _converge(client, pid, props)
-        return CreateResult(str(pid), _outs(client, pid, props, adopted=adopted))
+        return CreateResult(str(pid), _live_outs(client, pid, props, adopted=adopted))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         props = plain_props(props)
@@ -202,16 +273,14 @@ class ProjectProvider(HarborProvider):
             return ReadResult("", {})
         # Every input Harbor keeps comes from it; the others (harbor, force_destroy) from the state.
         inputs = {**SCHEMA.read({}, props), **{k: live[k] for k in SCHEMA.names if k in live}}
-        outs = SCHEMA.outs(
-            inputs, project_id=int(id_), retention_id=live["retention_id"], adopted=bool(props.get("adopted"))
-        )
+        outs = _outs(inputs, int(id_), live, props, adopted=props.get("adopted"))
         return ReadResult(id_, outs, inputs=inputs)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         news = plain_props(news)
         client = self.client(news)
         _converge(client, int(id_), news)
-        return UpdateResult(_outs(client, int(id_), news, adopted=olds.get("adopted", False)))
+        return UpdateResult(_live_outs(client, int(id_), news, adopted=olds.get("adopted", False)))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         props = plain_props(props)
@@ -221,7 +290,15 @@ class ProjectProvider(HarborProvider):
             return
         name = live.get("name", props.get("name"))
         path, op = f"/projects/{pid}", f"delete project '{name}'"
-        if not props.get("force_destroy"):
+        try:
+            self._delete(client, path, op, name, bool(props.get("force_destroy")))
+        except HarborApiError as exc:
+            if exc.status < 500 or not live.get("registry_id"):
+                raise
+            raise exc.with_hint(jobservice_hint(client, "deleting a proxy-cache project")) from None
+
+    def _delete(self, client: HarborClient, path: str, op: str, name: str, force: bool) -> None:
+        if not force:
             delete_explaining_412(client, path, op, self.in_use_hint)
             return
         for attempt in (1, 2):  # a pull may cache a new repository between emptying and deleting
@@ -241,11 +318,14 @@ class Project(Resource, module="harbor", name="Project"):
     ``public``, ``storage_limit`` (bytes, -1 unlimited), ``proxy_speed_kb`` (proxy only, -1 unlimited),
     ``retention_days`` (the nDaysSinceLastPull rule; default 7 for proxy projects as Harbor does, 0 for
     plain ones; ``None``/0 turns it off), ``force_destroy`` (delete repositories before the project).
-    Outputs: those plus ``project_id``, ``retention_id``, ``adopted``.
+    Outputs: those plus ``project_id``, ``retention_id``, ``adopted``, ``quota_enforced`` (False when Harbor
+    keeps no quota: its ``quota_per_project_enable`` is off) and ``warnings`` (what to tell the user).
     """
 
     project_id: pulumi.Output[int]
     retention_id: pulumi.Output[int | None]
+    quota_enforced: pulumi.Output[bool]
+    warnings: pulumi.Output[list[str]]
     name: pulumi.Output[str]
 
     def __init__(self, resource_name: str, *, opts: Options = None, **inputs: Unpack[ProjectInputs]) -> None:

@@ -2,6 +2,11 @@
 
 Type token ``pulumi-python:dynamic/harbor:ReplicationPolicy``. Harbor's update is a full replacement (PUT), so
 every field is sent each time; filters and the trigger are lists and objects in Harbor, mapped by hand below.
+Harbor's GET shows the local side as ``dest_registry`` with id 0 ("Local"); it is no input and never drift.
+
+Before a write the source registry is read (Harbor answers 404 for a policy naming a missing one, and we say
+which). A run is started safely: after an unconfirmed ``POST /replication/executions`` the policy's manual
+executions are listed and one started since the request is adopted, so a lost answer never starts a second run.
 """
 
 # No `from __future__ import annotations` here: Schema reads the specs in ReplicationPolicyInputs at import time.
@@ -18,9 +23,17 @@ from components.dynamic import plain_props
 from components.harbor_api import setting_names
 from components.harbor_api.base import HarborProvider, as_int, create_or_adopt_listed
 from components.harbor_api.client import HarborClient
-from components.harbor_api.errors import HarborError
+from components.harbor_api.diagnosis import CORE_LOG, jobservice_hint
+from components.harbor_api.errors import (
+    HarborApiError,
+    HarborError,
+    HarborNotFoundError,
+    HarborPreconditionFailedError,
+    HarborUnconfirmedWriteError,
+)
 from components.harbor_api.fields import Endpoint, Flag, Number, Text, Whole
 from components.harbor_api.schema import Checker, Options, Schema
+from components.harbor_api.writes import create_once
 
 PATH = "/replication/policies"
 _RUNNING = frozenset({"InProgress", "Pending", "Running"})
@@ -98,12 +111,43 @@ def _outs(inputs: Mapping[str, Any], pid: int, run: tuple[Any, Any], *, adopted:
     )
 
 
+def _manual_runs(client: HarborClient, pid: int, name: str) -> set[int]:
+    """Ids of the policy's manual executions (the ones a run of ours can be)."""
+    runs = client.list_all(
+        "/replication/executions", f"list executions of replication policy '{name}'",
+        params={"policy_id": pid, "trigger": "manual"},
+    )
+    return {int(e["id"]) for e in runs if e.get("trigger", "manual") == "manual"}
+
+
+def _start_run(client: HarborClient, pid: int, p: Mapping[str, Any]) -> int:
+    """Start one execution; after an unconfirmed POST, adopt one started since the request instead of a second."""
+    name = p["name"]
+    before = _manual_runs(client, pid, name)
+
+    def started_since() -> int | None:
+        new = _manual_runs(client, pid, name) - before
+        return max(new) if new else None
+
+    try:
+        eid, _found = create_once(
+            client, "/replication/executions", {"policy_id": pid}, f"run replication policy '{name}'",
+            find=started_since, explain=lambda _exc: jobservice_hint(client, "running a replication"),
+        )
+    except HarborPreconditionFailedError as exc:
+        raise exc.with_hint(
+            "Harbor does not run a disabled policy: it is disabled in Harbor (enabled: false); enable it, or "
+            f"turn off {setting_names.PREFIX}replication.runOnChange"
+        ) from None
+    return eid
+
+
 def _run_policy(
     client: HarborClient, pid: int, p: Mapping[str, Any], sleep: Callable[[float], None] = time.sleep
 ) -> tuple[int, str]:
     """Start one execution, wait (bounded by ``run_timeout``) for its result; raise unless it succeeded."""
     name = p["name"]
-    eid = client.create("/replication/executions", {"policy_id": pid}, f"run replication policy '{name}'")
+    eid = _start_run(client, pid, p)
     deadline = time.monotonic() + float(p["run_timeout"])
     delay = 0.1
     while True:
@@ -131,6 +175,40 @@ def _run_policy(
 def _run_if_asked(client: HarborClient, pid: int, p: Mapping[str, Any]) -> tuple[Any, Any] | None:
     """With ``run_on_change`` (and the policy enabled), run it now and return (execution id, status)."""
     return _run_policy(client, pid, p) if p["run_on_change"] and p["enabled"] else None
+
+
+def _missing_registry(client: HarborClient, p: Mapping[str, Any]) -> str | None:
+    """Why the policy cannot be written when its source registry is gone (Harbor's 404), else None."""
+    rid = int(p["registry_id"])
+    if client.get(f"/registries/{rid}", f"read registry {rid} of replication policy '{p['name']}'") is not None:
+        return None
+    return (
+        f"replication policy '{p['name']}': its source registry (id {rid}, input registry_id) does not exist "
+        "in Harbor: it was deleted outside Pulumi; run `pulumi refresh`, then `pulumi up` creates it again"
+    )
+
+
+def _explain_write(client: HarborClient, p: Mapping[str, Any]) -> str:
+    """Why a policy write answered 5xx: a scheduled policy needs Harbor's job service."""
+    if p["trigger"] == "scheduled":
+        return jobservice_hint(client, "a scheduled replication policy")
+    return CORE_LOG
+
+
+def _explain_unconfirmed(client: HarborClient, p: Mapping[str, Any]) -> Callable[[HarborUnconfirmedWriteError], str]:
+    return lambda _exc: _explain_write(client, p)
+
+
+def _put_policy(client: HarborClient, pid: int, p: Mapping[str, Any]) -> None:
+    """PUT the whole policy; a 404 because the registry is gone, and a 5xx, are explained."""
+    try:
+        client.put(f"{PATH}/{pid}", _body(p), f"update replication policy '{p['name']}'")
+    except HarborNotFoundError as exc:
+        raise exc.with_hint(_missing_registry(client, p) or "the policy itself is gone; run pulumi refresh") from None
+    except HarborApiError as exc:
+        if exc.status < 500:
+            raise
+        raise exc.with_hint(_explain_write(client, p)) from None
 
 
 class ReplicationPolicyProvider(HarborProvider):
@@ -161,7 +239,18 @@ class ReplicationPolicyProvider(HarborProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         props = plain_props(props)
         client, name = self.client(props), props["name"]
-        pid, adopted = create_or_adopt_listed(client, PATH, "replication policy", name, (_body(props),) * 2)
+        missing = _missing_registry(client, props)
+        if missing:
+            raise HarborError(missing)
+        try:
+            pid, adopted = create_or_adopt_listed(
+                client, PATH, "replication policy", name, _body(props),
+                explain=_explain_unconfirmed(client, props),
+            )
+        except HarborNotFoundError as exc:  # the registry went away between our read and the POST
+            raise exc.with_hint(_missing_registry(client, props) or CORE_LOG) from None
+        if adopted:
+            _put_policy(client, pid, props)
         run = _run_if_asked(client, pid, props) or (None, None)
         return CreateResult(str(pid), _outs(props, pid, run, adopted=adopted))
 
@@ -185,7 +274,7 @@ class ReplicationPolicyProvider(HarborProvider):
         news = plain_props(news)
         client, pid = self.client(news), int(id_)
         # PUT is a full replacement: every field is sent, or Harbor resets it (replace count → -1).
-        client.put(f"{PATH}/{pid}", _body(news), f"update replication policy '{news['name']}'")
+        _put_policy(client, pid, news)
         run = _run_if_asked(client, pid, news) or (olds.get("last_execution_id"), olds.get("last_execution_status"))
         return UpdateResult(_outs(news, pid, run, adopted=olds.get("adopted", False)))
 

@@ -123,9 +123,20 @@ class Schema:
         """The per-input checks of ``news``; the provider adds its cross-input rules to the result."""
         return Checker(self.fields, news, settings)
 
+    def sent(self, name: str) -> bool:
+        """Whether input ``name`` is written to Harbor (it has a ``harbor`` path)."""
+        return any(f.name == name and f.spec.harbor is not None for f in self.fields)
+
     def diff(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> DiffResult:
-        """Compare only our inputs (never ``__provider``); a replacement deletes first (names are unique)."""
-        changed = [n for n in self.names if plain(olds.get(n)) != plain(news.get(n))]
+        """Compare only our inputs (never ``__provider``); a replacement deletes first (names are unique).
+
+        An input missing (from a state written before it was declared) counts as its default.
+        """
+        changed = [
+            f.name
+            for f in self.fields
+            if plain(olds.get(f.name, f.spec.default)) != plain(news.get(f.name, f.spec.default))
+        ]
         replaces = [f.name for f in self.fields if f.spec.replaces and f.name in changed]
         stables = [n for n in self.names if n not in changed and known(news.get(n))]
         if not replaces:

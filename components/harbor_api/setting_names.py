@@ -16,6 +16,15 @@ Settings = Mapping[str, str | tuple[str, ...]]
 PREFIX = "harbor-cache:"
 _ENDPOINT = "harbor.apiUrl"
 
+# Settings that messages name although no input carries them (what to check when Harbor says no).
+ADMIN_PASSWORD = PREFIX + "adminPassword"
+ADMIN_USER = PREFIX + "harbor.adminUser"
+HARBOR_NAMESPACE = PREFIX + "harbor.namespace"
+EGRESS_PROXY = PREFIX + "harbor.proxy.*"
+UPSTREAM_KEY_ID = PREFIX + "upstream.accessKeyId"
+UPSTREAM_SECRET = PREFIX + "upstreamSecretKey"
+UPSTREAM_TYPE = PREFIX + "upstream.type"
+
 REGISTRY: Settings = {
     "harbor": _ENDPOINT,
     "name": "upstream.name",
@@ -23,6 +32,7 @@ REGISTRY: Settings = {
     "url": "upstream.url",
     "access_key_id": "upstream.accessKeyId",
     "access_secret": "upstreamSecretKey",
+    "ambient_credentials": "upstream.ambientCredentials",
     "insecure": "upstream.insecure",
     "description": "upstream.description",
 }

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import requests
 
-from components.harbor_api.client import HarborClient, id_from_location, quote_q_value
+from components.harbor_api.client import HarborClient, id_from_location
 from components.harbor_api.endpoint import HarborEndpoint
 from components.harbor_api.errors import (
     HarborApiError,
@@ -31,10 +31,13 @@ from components.harbor_api.errors import (
 from components.harbor_api.transport import open_transport, service_proxy_transport
 from lab.harbor_double import HarborDouble
 from tests.provider.conftest import ECR_URL, PASSWORD
+from tests.provider.worlds import KEYS, fake_upstream, healthy_world  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.usefixtures("healthy_world")
 
 
 def _registry(client: HarborClient, name: str) -> int:
-    body = {"name": name, "type": "aws-ecr", "url": ECR_URL, "insecure": False, "description": ""}
+    body = {"name": name, "type": "aws-ecr", "url": ECR_URL, "insecure": False, "description": "", **KEYS}
     return client.create("/registries", body, f"create registry '{name}'")
 
 
@@ -158,13 +161,36 @@ def test_pagination_follows_x_total_count(client: HarborClient, double: HarborDo
     assert double.count("GET", "/registries") == 3
 
 
-def test_find_by_name_is_exact_and_quotes_numeric_names(client: HarborClient) -> None:
+def test_find_by_name_is_exact_and_sends_names_unquoted(client: HarborClient, double: HarborDouble) -> None:
+    """Harbor compares q=name=<value> as sent: name='123' matches nothing, name=123 finds it (item 5)."""
     for name in ("mif", "mif2", "xmif", "123"):
         _registry(client, name)
     assert client.find_by_name("/registries", "mif", "look up")["name"] == "mif"  # type: ignore[index]
     assert client.find_by_name("/registries", "123", "look up")["name"] == "123"  # type: ignore[index]
     assert client.find_by_name("/registries", "mi", "look up") is None
-    assert quote_q_value("123") == "'123'" and quote_q_value("a1") == "a1"
+    queries = [r for r in double.requests if r["method"] == "GET" and r["path"] == "/registries"]
+    assert len(queries) == 3
+    sent = [r.get("query", "") for r in queries]
+    if all(sent):  # the double records the raw query string (E's strict double)
+        assert "q=name%3D123" in sent[1] and "%27" not in sent[1], sent
+
+
+def test_find_by_name_lists_everything_for_names_with_query_syntax(
+    client: HarborClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A name with a character Harbor's q parser reads as syntax is not put in q; the list is filtered here."""
+    _registry(client, "a,b")
+    seen: list[Any] = []
+    real = HarborClient.list_all
+
+    def spy(self: HarborClient, path: str, operation: str, *, params: Any = None) -> list[Any]:
+        seen.append(params)
+        return real(self, path, operation, params=params)
+
+    monkeypatch.setattr(HarborClient, "list_all", spy)
+    assert client.find_by_name("/registries", "a,b", "look up")["name"] == "a,b"  # type: ignore[index]
+    assert client.find_by_name("/registries", "123", "look up") is None
+    assert seen == [None, {"q": "name=123"}]
 
 
 def test_project_lookup_by_name_uses_resource_name_header(client: HarborClient) -> None:

@@ -15,6 +15,9 @@ from components.harbor_api.project import ProjectProvider
 from lab.harbor_double import HarborDouble
 from tests.provider.conftest import ECR_URL
 from tests.provider.conftest import configured as _configured
+from tests.provider.worlds import KEYS, fake_upstream, healthy_world  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.usefixtures("healthy_world")
 
 
 @pytest.fixture
@@ -24,7 +27,7 @@ def provider() -> ProjectProvider:
 
 @pytest.fixture
 def registry_id(client: HarborClient) -> int:
-    body = {"name": "ecr", "type": "aws-ecr", "url": ECR_URL, "insecure": False, "description": ""}
+    body = {"name": "ecr", "type": "aws-ecr", "url": ECR_URL, "insecure": False, "description": "", **KEYS}
     return client.create("/registries", body, "create registry 'ecr'")
 
 

@@ -18,8 +18,11 @@ from components.harbor_api.registry import Registry, RegistryProvider
 from components.harbor_api.replication import ReplicationPolicy, ReplicationPolicyProvider
 from lab.harbor_double import HarborDouble
 from tests.provider.conftest import ECR_URL, PASSWORD, configured
+from tests.provider.worlds import fake_upstream, healthy_world  # noqa: F401 (fixtures)
 
 PROVIDERS = (RegistryProvider, ProjectProvider, ReplicationPolicyProvider)
+
+pytestmark = pytest.mark.usefixtures("healthy_world")
 
 
 @pytest.mark.parametrize("cls", PROVIDERS)

@@ -14,6 +14,9 @@ from components.harbor_api.errors import HarborApiError, HarborPreconditionFaile
 from components.harbor_api.registry import RegistryProvider
 from lab.harbor_double import HarborDouble
 from tests.provider.conftest import ECR_URL, configured
+from tests.provider.worlds import fake_upstream, healthy_world  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.usefixtures("healthy_world")
 
 
 @pytest.fixture
@@ -41,9 +44,9 @@ def test_check_defaults_and_field_failures(provider: RegistryProvider, harbor: d
     bad = provider.check({}, {"harbor": harbor, "name": "", "type": "quay", "url": "https://api.ecr.x"})
     fields = {f.property: f.reason for f in bad.failures}
     assert set(fields) == {"name", "type"}
-    ecr = provider.check({}, {"harbor": harbor, "name": "e", "url": "https://example.com"})
+    ecr = provider.check({}, {"harbor": harbor, "name": "e", "url": "https://example.com", "access_key_id": "A"})
     assert [f.property for f in ecr.failures] == ["url"] and "Amazon ECR" in ecr.failures[0].reason
-    missing = provider.check({}, {"name": "e", "url": ECR_URL})
+    missing = provider.check({}, {"name": "e", "url": ECR_URL, "access_key_id": "A"})
     assert [f.property for f in missing.failures] == ["harbor"]
 
 

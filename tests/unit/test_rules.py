@@ -48,6 +48,7 @@ def test_ecr_url_accepted(url: str) -> None:
     "https://255250787067.dkr.ecr.ap-northeast-2.amazonaws.com.evil.example",
     "https://registry-1.docker.io",
     "xhttps://123.dkr.ecr.us-east-1.amazonaws.com",
+    "https://123.dkr.ecr-public.us-east-1.amazonaws.com",  # Harbor v2.15.2 on; v2.14 answers 500
 ])
 def test_ecr_url_rejected(url: str) -> None:
     assert not rules.is_ecr_url(url)
