@@ -53,9 +53,10 @@ class DoubleClient:
         return self._call(method, f"{self.url}/api/v2.0{path}", body, auth=True)
 
     def is_empty(self) -> bool:
-        """No registry, project or replication policy left."""
+        """No registry, project (but Harbor's own ``library``) or replication policy left."""
         s = self.state()
-        return not (s["registries"] or s["projects"] or s["policies"])
+        projects = [p for p in s["projects"].values() if p["name"] != "library"]
+        return not (s["registries"] or projects or s["policies"])
 
     def up(self) -> bool:
         """The API port answers."""

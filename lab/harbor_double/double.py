@@ -38,9 +38,9 @@ class HarborDouble:
         self.host, self.port, self.control_port = host, port, control_port
         self.state_dir = Path(state_dir) if state_dir else None
         self.swagger = swagger or load_swagger()
-        self.store = Store(self.state_dir)
-        self.faults = Faults()
         self.settings = settings or Settings()
+        self.store = Store(self.state_dir, library=self.settings.library_project)
+        self.faults = Faults()
         self._base_settings = self.settings.copy()  # what reset restores
         # What clients asked: requests per "METHOD /template", swagger violations, cookies sent back, requests.
         self.counts: Counter[str] = Counter()
@@ -129,9 +129,9 @@ class HarborDouble:
     def reset(self) -> None:
         """No objects, no faults, nothing recorded; the API port open."""
         with self.lock:
-            self.store.clear()
             self.faults = Faults()
             self.settings = self._base_settings.copy()
+            self.store.clear(library=self.settings.library_project)
             self.counts.clear()
             self.violations.clear()
             self.cookies_seen = 0

@@ -1,10 +1,13 @@
 """The HTTP side: one request through the double, as Harbor's core would take it.
 
 Order: the ``slow`` fault; Go's single path decode; routing by the swagger; recording (request, cookie,
-count); the ``fail_next`` fault; 404/405 for unknown paths; 403 for a write that sends Harbor's session cookie
-back; Basic auth as admin (and the ``unauthorized`` fault); JSON parsing and swagger validation (422 and a
-recorded violation); the operation's handler under the store's lock; saving the state after a successful
-write. Every reply carries ``X-Request-Id`` and a fresh ``sid`` cookie, as Harbor's do. Paths under
+count); the ``fail_next``/``fail_seconds`` faults; 404/405 for unknown paths; 403 for a write that sends Harbor's
+session cookie back; JSON parsing and swagger validation (422 "validation failure list" and a recorded
+violation); the caller (admin by Basic auth, else anonymous: 401 unless the operation serves anonymous callers;
+the ``unauthorized`` fault makes every caller anonymous); the operation's preparation outside the lock (the
+upstream health check); the handler under the store's lock, inside a transaction that a non-2xx answer rolls back
+(ids stay used); the ``lose_response`` fault; saving the state; a 5xx's message replaced by "internal server
+error". Every reply carries ``X-Request-Id`` and a fresh ``sid`` cookie, as Harbor's do. Paths under
 ``/_double/`` go to the control API (control.py) instead.
 """
 
@@ -19,26 +22,28 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote
 
 from lab.harbor_double.control import control_reply
-from lab.harbor_double.handlers import HANDLERS, Context
-from lab.harbor_double.messages import API, Reply, Request, error
+from lab.harbor_double.handlers import HANDLERS, PREPARES, Context
+from lab.harbor_double.messages import API, Reply, Request, error, unauthorized
 
 if TYPE_CHECKING:
     from lab.harbor_double.double import HarborDouble
 
-ANONYMOUS_OPS = {"getPing", "getHealth"}
+# What an anonymous caller (no credentials, or wrong ones: Harbor's basic-auth middleware then falls back to
+# anonymous) may call; the handler of the last three shows public projects only. Everything else answers 401.
+ANONYMOUS_OPS = {"getPing", "getHealth", "getSystemInfo", "listProjects", "getProject", "listRepositories"}
 WRITE_METHODS = {"POST", "PUT", "DELETE", "PATCH"}
 
 
-def authorized(headers: Any, admin_password: str) -> bool:
-    """The request authenticates as admin with HTTP Basic auth."""
+def caller(headers: Any, admin_password: str) -> str | None:
+    """``"admin"`` when the request authenticates as admin with HTTP Basic auth, else None (anonymous)."""
     header = headers.get("Authorization") or ""
     if not header.startswith("Basic "):
-        return False
+        return None
     try:
         user, _, password = base64.b64decode(header[6:]).decode().partition(":")
     except ValueError:
-        return False
-    return user == "admin" and password == admin_password
+        return None
+    return "admin" if user == "admin" and password == admin_password else None
 
 
 def api_reply(d: HarborDouble, method: str, raw_path: str, raw_query: str, headers: Any, raw: bytes) -> Reply:
@@ -67,8 +72,6 @@ def api_reply(d: HarborDouble, method: str, raw_path: str, raw_query: str, heade
     op, params = found
     if "sid=" in cookie and method in WRITE_METHODS:
         return error(403, "FORBIDDEN", "CSRF token invalid")
-    if op.operation_id not in ANONYMOUS_OPS and (d.faults.unauthorized or not authorized(headers, d.admin_password)):
-        return error(401, "UNAUTHORIZED", "unauthorized")
     body: Any = None
     if raw:
         try:
@@ -78,19 +81,38 @@ def api_reply(d: HarborDouble, method: str, raw_path: str, raw_query: str, heade
             return error(400, "BAD_REQUEST", "body is not JSON")
     query = parse_qs(raw_query, keep_blank_values=True)
     problems = d.swagger.validate(op, params, query, headers, body)
-    if problems:
+    with d.lock:
+        d.violations.extend(d.swagger.unknown_query(op, query))  # Harbor ignores them; a client bug all the same
+    if problems:  # go-swagger's binding, before Harbor's handler (and its permission checks) runs
         with d.lock:
             d.violations.extend(problems)
-        return error(422, "UNPROCESSABLE_ENTITY", "; ".join(problems))
-    handler = HANDLERS.get(op.operation_id)
+        found_list = "\n".join(p.split(": ", 1)[-1] for p in problems)
+        return error(422, "UNPROCESSABLE_ENTITY", f"validation failure list:\n{found_list}")
+    user = None if d.faults.unauthorized else caller(headers, d.admin_password)
+    if user is None and op.operation_id not in ANONYMOUS_OPS:
+        return unauthorized()
+    return _run(d, op.operation_id, Request(method, sub, params, query, headers, body, user))
+
+
+def _run(d: HarborDouble, operation_id: str, req: Request) -> Reply:
+    """The operation's preparation, then its handler in a transaction; the lost-response fault; saving."""
+    method, sub = req.method, req.path
+    handler = HANDLERS.get(operation_id)
     if handler is None:
-        d.violations.append(f"{method} {op.template}: {op.operation_id} is not implemented by the double")
-        return error(501, "UNKNOWN", f"{op.operation_id} not implemented by the double")
+        d.violations.append(f"{method} {sub}: {operation_id} is not implemented by the double")
+        return error(501, "UNKNOWN", f"{operation_id} not implemented by the double")
+    ctx = Context(d.store, d.faults, d.settings)
+    prepare = PREPARES.get(operation_id)
+    if prepare is not None:  # slow work (the upstream health check) outside the lock, as Harbor runs it
+        req.prepared = prepare(ctx, req)
     with d.lock:
-        reply = handler(Context(d.store, d.faults, d.settings), Request(method, sub, params, query, headers, body))
+        saved = d.store.begin() if method in WRITE_METHODS else None
+        reply = handler(ctx, req)
+        if saved is not None and not 200 <= reply[0] < 300:
+            d.store.rollback(saved)  # Harbor's transaction middleware commits 2xx answers only
         lost = d.faults.take_lost_response(method, sub)
-    if method in WRITE_METHODS and reply[0] < 300:
-        d.store.save()
+    if method in WRITE_METHODS:
+        d.store.save()  # also after a rollback: the ids it used stay used
     if lost:
         raise LostResponse(f"{method} {sub}")
     return masked(reply)

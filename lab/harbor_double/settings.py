@@ -23,6 +23,10 @@ with.
   helm chart 1.18.2 core ConfigMap; a proxy-cache project on another type → 400.
 - ``quota_per_project_enable`` (bool, True): Harbor's system setting (also ``PUT /configurations``); False → new
   projects get no quota (``storage_limit`` is dropped, ``GET /quotas`` finds nothing for them).
+- ``storage_per_project`` (int, -1): Harbor's default quota, used when a create sends no (or 0) ``storage_limit``
+  (also ``PUT /configurations``).
+- ``library_project`` (bool, True): a fresh double holds Harbor's built-in public project ``library`` (id 1, quota
+  1), as every Harbor does; False leaves it out (takes effect at start and on reset).
 """
 
 from __future__ import annotations
@@ -49,6 +53,8 @@ class Settings:
     health_check_timeout: float = 5.0
     permitted_proxy_types: list[str] = field(default_factory=lambda: list(CHART_PROXY_TYPES))
     quota_per_project_enable: bool = True
+    storage_per_project: int = -1
+    library_project: bool = True
 
     def update(self, **changes: Any) -> None:
         """Set the named settings; KeyError for an unknown name, ValueError/TypeError for a bad value."""

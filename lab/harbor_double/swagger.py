@@ -112,24 +112,23 @@ class Swagger:
     def validate(
         self, op: Operation, path_params: dict[str, str], query: dict[str, list[str]], headers: Any, body: Any
     ) -> list[str]:
-        """Return every way this request departs from the operation's definition."""
+        """Every way this request departs from the operation's definition that go-swagger rejects (422), each as
+        ``"<where>: <go-swagger's message>"``."""
         where = f"{op.method} {op.template}"
         problems: list[str] = []
         declared = {p["name"]: p for p in op.params if p["in"] == "query"}
         for name, values in query.items():
             spec = declared.get(name)
-            if spec is None:
-                problems.append(f"{where}: unknown query parameter {name!r}")
-            elif len(values) != 1:
-                problems.append(f"{where}: query parameter {name!r} given {len(values)} times")
-            else:
-                problems += _check_scalar(where, f"query {name}", spec, values[0])
+            if spec is not None and len(values) != 1:
+                problems.append(f"{where}: {name} in query given {len(values)} times")
+            elif spec is not None:
+                problems += _check_scalar(where, f"{name} in query", spec, values[0])
         for spec in op.params:
             if spec["in"] == "header" and headers.get(spec["name"]) is not None:
-                problems += _check_scalar(where, f"header {spec['name']}", spec, headers.get(spec["name"]))
+                problems += _check_scalar(where, f"{spec['name']} in header", spec, headers.get(spec["name"]))
             elif spec["in"] == "path":
                 problems += _check_scalar(
-                    where, f"path {spec['name']}", spec, path_params.get(spec["name"], "")
+                    where, f"{spec['name']} in path", spec, path_params.get(spec["name"], "")
                 )
             elif spec["in"] == "body" and spec.get("required") and body is None:
                 problems.append(f"{where}: body is required")
@@ -142,18 +141,26 @@ class Swagger:
             problems.append(f"{where}: takes no body")
         return problems
 
+    def unknown_query(self, op: Operation, query: dict[str, list[str]]) -> list[str]:
+        """Query parameters the operation does not declare: go-swagger ignores them, the double records them."""
+        declared = {p["name"] for p in op.params if p["in"] == "query"}
+        where = f"{op.method} {op.template}"
+        return [f"{where}: unknown query parameter {name!r}" for name in query if name not in declared]
+
 
 def _check_scalar(where: str, what: str, spec: dict[str, Any], raw: str) -> list[str]:
     kind = spec.get("type")
     if kind == "integer":
         if not re.fullmatch(r"-?\d+", raw):
-            return [f"{where}: {what} must be an integer, got {raw!r}"]
+            return [f'{where}: {what} must be of type integer: "{raw}"']
         if "maximum" in spec and int(raw) > spec["maximum"]:
-            return [f"{where}: {what} must be <= {spec['maximum']}, got {raw}"]
-    elif kind == "boolean" and raw not in ("true", "false"):
-        return [f"{where}: {what} must be true or false, got {raw!r}"]
+            return [f"{where}: {what} should be less than or equal to {spec['maximum']}"]
+        if "minimum" in spec and int(raw) < spec["minimum"]:
+            return [f"{where}: {what} should be greater than or equal to {spec['minimum']}"]
+    elif kind == "boolean" and raw not in ("true", "false", "1", "0"):
+        return [f'{where}: {what} must be of type boolean: "{raw}"']
     elif kind == "string" and len(raw) < spec.get("minLength", 0):
-        return [f"{where}: {what} is too short"]
+        return [f"{where}: {what} should be at least {spec['minLength']} chars long"]
     return []
 
 

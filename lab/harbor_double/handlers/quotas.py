@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lab.harbor_double.handlers.base import Context, Handler
+from lab.harbor_double.handlers.projects import quota_limit_problem
 from lab.harbor_double.listing import paged
 from lab.harbor_double.messages import Reply, Request, error, now
 
@@ -18,20 +19,25 @@ def list_quotas(ctx: Context, r: Request) -> Reply:
 
 def get_quota(ctx: Context, r: Request) -> Reply:
     q = ctx.state["quotas"].get(int(r.params["id"]))
-    return (200, q, {}) if q else error(404, "NOT_FOUND", "quota not found")
+    return (200, q, {}) if q else error(404, "NOT_FOUND", f"quota {r.params['id']} not found")
 
 
 def update_quota(ctx: Context, r: Request) -> Reply:
+    hard = r.body.get("hard") or {}
+    if not hard:
+        return error(400, "BAD_REQUEST", "hard required in body")
     q = ctx.state["quotas"].get(int(r.params["id"]))
     if q is None:
-        return error(404, "NOT_FOUND", "quota not found")
-    hard = r.body.get("hard") or {}
-    for key, value in hard.items():
+        return error(404, "NOT_FOUND", f"quota {r.params['id']} not found")
+    for key, value in hard.items():  # the project quota driver's Validate
         if key != "storage":
-            return error(400, "BAD_REQUEST", f"resource {key} not supported")
-        if value != -1 and value <= 0:
-            return error(400, "BAD_REQUEST", f"invalid hard limit {value} for {key}")
-    q["hard"].update(hard)
+            return error(400, "BAD_REQUEST", f"resource {key} not support")
+        reason = quota_limit_problem(value)
+        if reason:
+            return error(400, "BAD_REQUEST", reason)
+    if "storage" not in hard:
+        return error(400, "BAD_REQUEST", "resource storage not found")
+    q["hard"] = dict(hard)
     q["update_time"] = now()
     return 200, None, {}
 

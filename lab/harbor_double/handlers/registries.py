@@ -1,78 +1,86 @@
-"""Registries (upstream endpoints): create/read/update/delete, ping, and Harbor's checks of type and URL.
+"""Registries (upstream endpoints): create/read/update/delete and ping, as ``server/v2.0/handler/registry.go`` and
+``controller/registry/controller.go`` do them.
 
-Registry writes and pings answer 400 "the registry is unhealthy" under the ``registry_unhealthy`` fault.
+Create, update and ping validate the registry first (name, ``lib.ValidateHTTPURL``, then upstream.py: the
+adapter and the live health check, prepared outside the store's lock). A duplicate name is found by the database
+insert after that check: 409, and the registry id is used up all the same.
 """
 
 from __future__ import annotations
 
 import copy
-import re
 from typing import Any
 
-from lab.harbor_double.handlers.base import Context, Handler
+from lab.harbor_double.handlers.base import Context, Handler, Prepare
 from lab.harbor_double.listing import filtered_page
 from lab.harbor_double.messages import API, MASK, Reply, Request, error, now
+from lab.harbor_double.upstream import health_problem, validate_url
 
-# Harbor's own checks as Harbor applies them, kept apart from components/rules.py on purpose: the double
-# is what the providers are tested against, so it must not share the product's copy of a rule.
-ECR_URL_RE = re.compile(
-    r"https://(?:api|(\d+)\.dkr)\.ecr(?:-public|-fips)?\.([\w\-]+)\.(amazonaws\.com(\.cn)?|sc2s\.sgov\.gov|c2s\.ic\.gov)"
-)
-REGISTRY_TYPES = {
-    "harbor", "docker-hub", "docker-registry", "huawei-SWR", "google-gcr", "aws-ecr", "azure-acr", "ali-acr",
-    "jfrog-artifactory", "quay", "gitlab", "dtr", "tencent-tcr", "github-ghcr", "volcengine-cr", "helm-hub",
-    "artifact-hub",
+# The local Harbor as Harbor shows it on the other side of a replication policy (pkg/reg/manager.go).
+LOCAL_REGISTRY = {
+    "id": 0, "name": "Local", "type": "harbor", "url": "http://harbor-core:8080", "status": "healthy",
+    "insecure": True, "description": "", "credential": {"type": "secret", "access_key": "", "access_secret": MASK},
+    "creation_time": "0001-01-01T00:00:00.000Z", "update_time": "0001-01-01T00:00:00.000Z",
 }  # fmt: skip
 
 
+SIDES = ("src_registry", "dest_registry")
+
+
 def registry_view(reg: dict[str, Any]) -> dict[str, Any]:
-    """A registry as Harbor returns it: the secret masked."""
+    """A registry as Harbor returns it: the secret masked, no credential object when it has none."""
     out = copy.deepcopy(reg)
-    if out.get("credential", {}).get("access_secret"):
+    if out.get("credential") is None:
+        out.pop("credential", None)
+    elif out["credential"].get("access_secret"):
         out["credential"]["access_secret"] = MASK
     return out
 
 
-def _registry_problem(ctx: Context, reg: dict[str, Any]) -> Reply | None:
-    name = reg.get("name") or ""
-    if not name or len(name) > 64:
-        return error(400, "BAD_REQUEST", "the registry name must be 1-64 characters")
-    if reg.get("type") not in REGISTRY_TYPES:
-        return error(400, "BAD_REQUEST", f"invalid registry type {reg.get('type')!r}")
-    url = reg.get("url") or ""
-    if not re.match(r"^https?://[^/\s]+", url):
-        return error(400, "BAD_REQUEST", f"invalid url {url!r}")
-    if reg["type"] == "aws-ecr" and not ECR_URL_RE.search(url):
-        return error(400, "BAD_REQUEST", f"the registry is unhealthy: bad aws url {url!r}")
-    if ctx.faults.registry_unhealthy:
-        return error(400, "BAD_REQUEST", "the registry is unhealthy")
-    return None
+def validated(ctx: Context, reg: dict[str, Any]) -> Reply | None:
+    """``controller.validate``: name, URL (normalized in place), then the adapter and the live health check."""
+    if not reg["name"]:
+        return error(400, "BAD_REQUEST", "name cannot be empty")
+    if len(reg["name"]) > 64:
+        return error(400, "BAD_REQUEST", "the max length of name is 64")
+    url, problem = validate_url(reg["url"])
+    if problem is not None:
+        return problem
+    reg["url"] = url
+    return health_problem(ctx.settings, ctx.faults, reg)
+
+
+def _name_taken(ctx: Context, name: str, rid: int | None) -> bool:
+    return any(x["name"] == name and x["id"] != rid for x in ctx.state["registries"].values())
 
 
 def list_registries(ctx: Context, r: Request) -> Reply:
     return filtered_page(r, [registry_view(x) for x in ctx.state["registries"].values()])
 
 
-def create_registry(ctx: Context, r: Request) -> Reply:
+def prepare_create(ctx: Context, r: Request) -> tuple[dict[str, Any], Reply | None]:
     body = r.body
-    reg = {
-        "name": body.get("name", ""), "type": body.get("type", ""),
-        "url": (body.get("url") or "").rstrip("/"),
-        "insecure": bool(body.get("insecure", False)), "description": body.get("description", ""),
+    reg: dict[str, Any] = {
+        "name": body.get("name") or "", "type": body.get("type") or "", "url": body.get("url") or "",
+        "insecure": bool(body.get("insecure", False)), "description": body.get("description") or "",
+        "credential": None,
     }  # fmt: skip
     cred = body.get("credential")
-    if cred:
+    if cred is not None:
         reg["credential"] = {
-            "type": cred.get("type") or "basic",
-            "access_key": cred.get("access_key", ""),
-            "access_secret": cred.get("access_secret", ""),
-        }
-    problem = _registry_problem(ctx, reg)
-    if problem:
+            "type": cred.get("type") or "", "access_key": cred.get("access_key") or "",
+            "access_secret": cred.get("access_secret") or "",
+        }  # fmt: skip
+    return reg, validated(ctx, reg)
+
+
+def create_registry(ctx: Context, r: Request) -> Reply:
+    reg, problem = r.prepared
+    if problem is not None:
         return problem
-    if any(x["name"] == reg["name"] for x in ctx.state["registries"].values()):
+    rid = ctx.store.next_id("registries")  # the insert takes the id before the unique name check fails
+    if _name_taken(ctx, reg["name"], None):
         return error(409, "CONFLICT", f"registry {reg['name']} already exists")
-    rid = ctx.store.next_id()
     stamp = now()
     reg.update(id=rid, status="healthy", creation_time=stamp, update_time=stamp)
     ctx.state["registries"][rid] = reg
@@ -84,37 +92,40 @@ def _registry(ctx: Context, r: Request) -> dict[str, Any] | None:
 
 
 def get_registry(ctx: Context, r: Request) -> Reply:
+    if int(r.params["id"]) == 0:
+        return 200, copy.deepcopy(LOCAL_REGISTRY), {}
     reg = _registry(ctx, r)
     if reg is None:
         return error(404, "NOT_FOUND", f"registry {r.params['id']} not found")
     return 200, registry_view(reg), {}
 
 
-def update_registry(ctx: Context, r: Request) -> Reply:
-    reg = _registry(ctx, r)
+def prepare_update(ctx: Context, r: Request) -> tuple[dict[str, Any], Reply | None]:
+    with ctx.store.lock:
+        reg = copy.deepcopy(_registry(ctx, r))
     if reg is None:
-        return error(404, "NOT_FOUND", f"registry {r.params['id']} not found")
-    new = copy.deepcopy(reg)
-    b = r.body
-    for key in ("name", "description", "insecure"):
+        return {}, error(404, "NOT_FOUND", f"registry {r.params['id']} not found")
+    b = r.body or {}
+    for key in ("name", "description", "url", "insecure"):
         if b.get(key) is not None:
-            new[key] = b[key]
-    if b.get("url") is not None:
-        new["url"] = b["url"].rstrip("/")
-    cred = new.setdefault("credential", {"type": "basic", "access_key": "", "access_secret": ""})
-    if b.get("credential_type") is not None:
-        cred["type"] = b["credential_type"]
-    if b.get("access_key") is not None:
-        cred["access_key"] = b["access_key"]
-    if b.get("access_secret") is not None:
-        cred["access_secret"] = b["access_secret"]
-    problem = _registry_problem(ctx, new)
-    if problem:
+            reg[key] = b[key]
+    cred = reg["credential"] = reg.get("credential") or {"type": "", "access_key": "", "access_secret": ""}
+    for key, field in (("credential_type", "type"), ("access_key", "access_key"), ("access_secret", "access_secret")):
+        if b.get(key) is not None:
+            cred[field] = b[key]
+    return reg, validated(ctx, reg)
+
+
+def update_registry(ctx: Context, r: Request) -> Reply:
+    new, problem = r.prepared
+    if problem is not None:
         return problem
-    if any(x["name"] == new["name"] and x["id"] != reg["id"] for x in ctx.state["registries"].values()):
+    if _registry(ctx, r) is None:
+        return error(404, "NOT_FOUND", f"registry {r.params['id']} not found")
+    if _name_taken(ctx, new["name"], new["id"]):
         return error(409, "CONFLICT", f"registry {new['name']} already exists")
-    new["update_time"] = now()
-    ctx.state["registries"][reg["id"]] = new
+    new.update(status="healthy", update_time=now())
+    ctx.state["registries"][new["id"]] = new
     return 200, None, {}
 
 
@@ -123,31 +134,45 @@ def delete_registry(ctx: Context, r: Request) -> Reply:
     if reg is None:
         return error(404, "NOT_FOUND", f"registry {r.params['id']} not found")
     rid = reg["id"]
-    used = [p["name"] for p in ctx.state["projects"].values() if p.get("registry_id") == rid]
-    used += [
-        p["name"]
-        for p in ctx.state["policies"].values()
-        if (p.get("src_registry") or {}).get("id") == rid
-        or (p.get("dest_registry") or {}).get("id") == rid
-    ]
-    if used:
-        return error(
-            412, "PRECONDITION", f"the registry {rid} is referenced by {', '.join(used)}, can not delete"
-        )
+    sides = [(p.get(side) or {}).get("id") for p in ctx.state["policies"].values() for side in SIDES]
+    if rid in sides:
+        return error(412, "PRECONDITION", f"the registry {rid} is referenced by replication policies, cannot delete it")
+    if any(p.get("registry_id") == rid for p in ctx.state["projects"].values()):  # soft-deleted ones do not count
+        return error(412, "PRECONDITION", f"the registry {rid} is referenced by proxy cache project, cannot delete it")
     del ctx.state["registries"][rid]
     return 200, None, {}
 
 
-def ping_registry(ctx: Context, r: Request) -> Reply:
-    b = r.body
-    reg = {"name": "ping", "type": b.get("type") or "", "url": b.get("url") or ""}
-    if b.get("id"):
-        stored = ctx.state["registries"].get(int(b["id"]))
+def prepare_ping(ctx: Context, r: Request) -> Reply:
+    b = r.body or {}
+    reg: dict[str, Any] = {"name": "ping", "type": "", "url": "", "insecure": False, "credential": None}
+    if b.get("id") is not None:
+        with ctx.store.lock:
+            stored = copy.deepcopy(ctx.state["registries"].get(int(b["id"])))
         if stored is None:
             return error(404, "NOT_FOUND", f"registry {b['id']} not found")
-        reg = {**stored, "name": "ping"}
-    problem = _registry_problem(ctx, reg)
-    return problem or (200, None, {})
+        reg = stored
+    if b.get("type") is not None:
+        reg["type"] = b["type"]
+    if b.get("url") is not None:
+        url, problem = validate_url(b["url"])
+        if problem is not None:
+            return problem
+        reg["url"] = url
+    if b.get("insecure") is not None:
+        reg["insecure"] = b["insecure"]
+    for key, field in (("credential_type", "type"), ("access_key", "access_key"), ("access_secret", "access_secret")):
+        if b.get(key) is not None:
+            reg["credential"] = reg.get("credential") or {"type": "", "access_key": "", "access_secret": ""}
+            reg["credential"][field] = b[key]
+    if not reg["type"] or not reg["url"]:
+        return error(400, "BAD_REQUEST", "type or url cannot be empty")
+    return health_problem(ctx.settings, ctx.faults, reg) or (200, None, {})
+
+
+def ping_registry(_ctx: Context, r: Request) -> Reply:
+    reply: Reply = r.prepared
+    return reply
 
 
 HANDLERS: dict[str, Handler] = {
@@ -157,4 +182,9 @@ HANDLERS: dict[str, Handler] = {
     "updateRegistry": update_registry,
     "deleteRegistry": delete_registry,
     "pingRegistry": ping_registry,
+}
+PREPARES: dict[str, Prepare] = {
+    "createRegistry": prepare_create,
+    "updateRegistry": prepare_update,
+    "pingRegistry": prepare_ping,
 }
