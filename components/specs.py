@@ -102,7 +102,7 @@ def upstream_args(settings: Settings, endpoint: HarborEndpoint, access_secret: p
     up, proxy, repl = settings.upstream, settings.proxy_project, settings.replication
     return HarborUpstreamArgs(
         endpoint=endpoint, registry_name=up.name, registry_url=up.url.rstrip("/"), registry_type=up.type,
-        access_key_id=up.access_key_id, access_secret=access_secret,
+        access_key_id=up.access_key_id, access_secret=access_secret, ambient_credentials=up.ambient_credentials,
         insecure=up.insecure, description=up.description,
         proxy=ProxyProjectOptions(name=proxy.name, public=proxy.public, storage_limit=proxy.storage_limit_bytes,
                                   proxy_speed_kb=proxy.speed_kb, retention_days=proxy.retention_days,

@@ -62,6 +62,8 @@ class HarborUpstreamArgs:
     registry_type: str = "aws-ecr"
     access_key_id: str = ""
     access_secret: pulumi.Input[str] | None = None
+    ambient_credentials: bool = False
+    """aws-ecr without keys: Harbor core uses its own AWS identity (IRSA)."""
     insecure: bool = False
     description: str = ""
     proxy: ProxyProjectOptions | None = None
@@ -100,6 +102,7 @@ class HarborUpstream(pulumi.ComponentResource):
             url=args.registry_url,
             access_key_id=args.access_key_id,
             access_secret=secret,
+            ambient_credentials=args.ambient_credentials,
             insecure=args.insecure,
             description=args.description,
             opts=child,
@@ -126,6 +129,7 @@ class HarborUpstream(pulumi.ComponentResource):
             )
             self.proxy_project_id = proxy.project_id
             self.proxy_project_name = proxy.name
+            self._warn(proxy)
 
         if args.replication is not None:
             r = args.replication
@@ -157,6 +161,7 @@ class HarborUpstream(pulumi.ComponentResource):
                 run_timeout=r.run_timeout,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[replica]),
             )
+            self._warn(replica)
             self.replica_project_id = replica.project_id
             self.replica_project_name = replica.name
             self.policy_id = policy.policy_id
@@ -173,3 +178,12 @@ class HarborUpstream(pulumi.ComponentResource):
                 "last_replication_status": self.last_replication_status,
             }
         )
+
+    def _warn(self, project: Project) -> None:
+        """Show what a project reports (e.g. a storage limit Harbor does not enforce) as engine warnings."""
+
+        def show(found: list[str] | None) -> None:
+            for warning in found or []:
+                pulumi.log.warn(warning, resource=self)
+
+        project.warnings.apply(show)

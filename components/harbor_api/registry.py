@@ -185,7 +185,9 @@ class RegistryProvider(HarborProvider):
         elif ambient and kind != "aws-ecr":
             c.fail("ambient_credentials", f"applies only to type aws-ecr (IRSA), not {kind!r}")
         elif ambient and (key or secret):
-            c.fail("access_key_id", f"must be empty with {c.label('ambient_credentials')}: true (IRSA)")
+            with_ambient = f"with {c.label('ambient_credentials')}: true (IRSA)"
+            c.fail("access_key_id", f"must be empty {with_ambient}" if key else None)
+            c.fail("access_secret", f"must not be set {with_ambient}" if secret else None)
         elif kind == "aws-ecr" and not ambient and not key:
             c.fail(
                 "access_key_id",

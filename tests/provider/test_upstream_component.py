@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import logging
+
 import pulumi
 import pytest
 from pulumi.runtime import mocks
@@ -23,6 +25,8 @@ class _Mocks(pulumi.runtime.Mocks):
             "ReplicationPolicy": ("policyId", 7),
         }
         kind = args.typ.rsplit(":", 1)[-1]
+        if kind == "Project" and args.inputs.get("storage_limit", -1) != -1:
+            state["warnings"] = [f"project '{args.inputs['name']}': Harbor keeps no quota for it"]
         if kind in ids:
             key, value = ids[kind]
             state[key] = value
@@ -86,3 +90,30 @@ def test_wires_registry_proxy_and_replication(monitor: mocks.MockMonitor) -> Any
     return pulumi.Output.all(
         up.registry_id, up.proxy_project_name, up.replica_project_name, up.policy_id
     ).apply(check)
+
+
+@pulumi.runtime.test
+def test_ambient_credentials_reach_the_registry_and_project_warnings_are_shown(
+    monitor: mocks.MockMonitor, caplog: pytest.LogCaptureFixture
+) -> Any:
+    from components.upstream import HarborUpstream, HarborUpstreamArgs, ProxyProjectOptions
+
+    caplog.set_level(logging.WARNING)
+    up = HarborUpstream(
+        "irsa",
+        HarborUpstreamArgs(
+            endpoint=HarborEndpoint(url="https://harbor.example.com"),
+            registry_name="moreh-ecr",
+            registry_url=ECR_URL,
+            ambient_credentials=True,
+            proxy=ProxyProjectOptions(name="mif", storage_limit=10**9),
+        ),
+    )
+
+    def check(_values: list[Any]) -> None:
+        states = {u.rsplit("::", 1)[1]: r.state for u, r in monitor.get_registered_resources().items()}
+        assert states["irsa-registry"]["ambient_credentials"] is True
+        assert states["irsa-registry"]["access_key_id"] == ""
+        assert "project 'mif': Harbor keeps no quota for it" in caplog.text
+
+    return pulumi.Output.all(up.registry_id, up.proxy_project_name).apply(check)
