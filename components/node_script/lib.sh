@@ -6,7 +6,7 @@ PATH="$PATH:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 TAB=$(printf '\t')
 
 CHANGED=""; DRIFT=""; WARNINGS=""; RESTARTED=false; ROLLED_BACK=false
-CTR_VERSION=""; CFG_VERSION=""; CFG_ACTION=""; CFG_TABLE=""
+CTR_VERSION=""; CFG_VERSION=""; CFG_ACTION=""; CFG_TABLE=""; CFG_IMPORTS=""
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/harbor-cache.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 trap 'exit 130' INT TERM

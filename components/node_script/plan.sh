@@ -19,6 +19,7 @@ plan_config() {
     rm -f "$WORK/config.new"
     plan_config_awk "$pc_src" "$WORK/config.new" >"$WORK/plan" || die "internal error: the config.toml planner failed"
     CFG_VERSION=$(plan_value version); CFG_TABLE=$(plan_value table); CFG_ACTION=$(plan_value action)
+    CFG_IMPORTS=$(plan_value imports)
     plan_value warn >"$WORK/plan.warn"
     while IFS= read -r pc_warning; do warn "$pc_warning"; done <"$WORK/plan.warn"
     pc_error=$(plan_value error)
@@ -35,6 +36,8 @@ validate_config() {  # containerd itself must accept the new file before it is u
         die "containerd rejected the new config: $(tail -n 3 "$WORK/dump.err" | tr '\n' ' ')"
     fi
     rm -f "$vc_tmp"
+    vc_hint=""
+    [ "$CFG_IMPORTS" != 1 ] || vc_hint=" (it imports other files: one that configures the CRI plugin replaces this file's whole CRI section, so set config_path = \"$HC_CERTS_DIR\" there)"
     grep -qF "config_path = \"$HC_CERTS_DIR\"" "$WORK/dump" || grep -qF "config_path = '$HC_CERTS_DIR'" "$WORK/dump" \
-        || die "containerd accepted the new config but its effective config_path is not $HC_CERTS_DIR"
+        || die "containerd accepted the new config but its effective config_path is not $HC_CERTS_DIR$vc_hint"
 }

@@ -11,7 +11,8 @@
 # (both only for messages); CERTS_DIR the certs.d directory to set; NEW where the new file goes (written only
 # when a change is needed).
 # Prints key=value lines: version=N, table=T (TOML header without brackets), action=set|unchanged (empty on
-# error), warn=TEXT (zero or more), error=TEXT (a refusal: the caller writes nothing).
+# error), imports=1 when the file imports others, warn=TEXT (zero or more), error=TEXT (a refusal: the caller
+# writes nothing).
 #
 # This text is embedded in a single-quoted shell word by the renderer: it must not contain a single quote
 # (write \047 inside strings).
@@ -40,12 +41,14 @@ function in_path_list(d, l,    parts, k, i) {
 }
 
 # Facts about lines src[1..n] for registry table t, in globals: f_version (top-level version, digits),
-# f_nonempty, f_legacy (plugins set without a version: the version-1 format), f_tables (headers [t]),
+# f_nonempty, f_legacy (plugins set without a version: the version-1 format), f_imports (a non-empty
+# top-level imports list: an imported file that sets the CRI plugin replaces its whole section), f_tables
+# (headers [t]),
 # f_cp and f_cpval (config_path lines in [t] and the last value; f_cpbad: a value that is not a string),
 # f_mirrors, f_tls (registry options that containerd rejects together with config_path), f_dotted (registry
 # set with dotted keys or inline). A CRLF line ending is not part of a line.
 function analyze(src, n, t,    i, l, sec, parent, seen_header, v) {
-    f_version = ""; f_nonempty = 0; f_legacy = 0; f_tables = 0; f_cp = 0; f_cpval = ""; f_cpbad = ""
+    f_version = ""; f_nonempty = 0; f_legacy = 0; f_imports = 0; f_tables = 0; f_cp = 0; f_cpval = ""; f_cpbad = ""
     f_mirrors = 0; f_tls = 0; f_dotted = 0
     sec = ""; parent = t; sub(/\.registry$/, "", parent); seen_header = 0
     for (i = 1; i <= n; i++) {
@@ -64,6 +67,7 @@ function analyze(src, n, t,    i, l, sec, parent, seen_header, v) {
             v = l; sub(/^[^=]*=[ \t]*/, "", v); sub(/[^0-9].*$/, "", v); f_version = v
         }
         if (!seen_header && l ~ /^[ \t]*(disabled_plugins|required_plugins)[ \t]*=[ \t]*\[[ \t]*[^] \t]/) f_legacy = 1
+        if (!seen_header && l ~ /^[ \t]*imports[ \t]*=[ \t]*\[[ \t]*[^] \t]/) f_imports = 1
         if (sec == t && l ~ /^[ \t]*config_path[ \t]*=/) { f_cp++; f_cpval = strval(l); continue }
         if (sec == t && l ~ /^[ \t]*mirrors/) f_mirrors = 1
         if (index(sec, t ".mirrors") == 1) f_mirrors = 1
@@ -103,6 +107,7 @@ function edit(t, how, first,    m, i, l, h, sec, done) {
 
 function report(action, error,    i) {
     printf "version=%s\ntable=%s\naction=%s\n", version, table, action
+    if (imports) print "imports=1"
     for (i = 1; i <= warnings; i++) printf "warn=%s\n", warning[i]
     if (error != "") printf "error=%s\n", error
 }
@@ -124,7 +129,7 @@ END {
     if (MAJOR >= 2) { new_version = 3; t = T3 } else { new_version = 2; t = T2 }
     version = ""; table = ""; warnings = 0
     analyze(L, n, t)
-    version = f_version
+    version = f_version; imports = f_imports
     if (!f_nonempty) {  # empty, or only comments: a new file
         table = t; version = new_version
         for (i = 1; i <= n; i++) N[i] = L[i]

@@ -199,6 +199,48 @@ def test_planner(case: Case, runner: tuple[Runner, dict[str, str]], tmp_path: Pa
     assert registry_config_path(planned, case.table) == CERTS
 
 
+# validate_config runs `containerd --config NEW config dump` and looks for the config_path it planned.
+VALIDATE_DRIVER = f"""
+HC_MODE=apply HC_CONFIG_TOML=$1 HC_CERTS_DIR={CERTS} HC_CONTAINERD=$3 HC_STATE_DIR=$4
+CTR_VERSION=$2 CTR_MAJOR=${{2%%.*}}
+plan_config
+validate_config "$WORK/config.new"
+emit true ""
+"""
+GOOD_DUMP = f'[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "{CERTS}"\n'
+EMPTY_DUMP = '[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = ""\n'
+
+
+@pytest.mark.parametrize(("fixture", "dump", "status", "error"), [
+    ("kubeadm-systemd-cgroup.toml", GOOD_DUMP, 0, ""),
+    ("kubeadm-systemd-cgroup.toml", EMPTY_DUMP, 0, f"its effective config_path is not {CERTS}"),
+    ("imports.toml", EMPTY_DUMP, 0, "it imports other files: one that configures the CRI plugin replaces"),
+    ("kubeadm-systemd-cgroup.toml", "toml: line 3: duplicated tables\n", 1,
+     "containerd rejected the new config: toml: line 3: duplicated tables"),
+], ids=["accepted", "not-effective", "not-effective-imports", "rejected"])
+def test_validate_config(fixture: str, dump: str, status: int, error: str,
+                         runner: tuple[Runner, dict[str, str]], tmp_path: Path) -> None:
+    shell, env = runner
+    containerd = tmp_path / "containerd"
+    stream = ">&2" if status else ""
+    containerd.write_text(f"#!/bin/sh\ncat <<'EOF' {stream}\n{dump}EOF\nexit {status}\n")
+    containerd.chmod(0o755)
+    config = tmp_path / "config.toml"
+    config.write_bytes((DATA / fixture).read_bytes())
+    script = join_parts(("lib.sh", "plan.sh")) + VALIDATE_DRIVER
+    proc = subprocess.run([*shell.shell, "-s", str(config), "1.6.20", str(containerd), str(tmp_path / "state")],
+                          input=script, text=True, capture_output=True, env={**env, "TMPDIR": str(tmp_path)},
+                          check=False, timeout=30)
+    result = parse_result(proc.stdout)
+    assert result is not None, proc.stderr
+    if error:
+        assert error in result["error"], result
+    else:
+        assert result["ok"] is True and result["error"] is None, result
+    assert "imports other files" not in (result["error"] or "") or fixture == "imports.toml"
+    assert not list(tmp_path.glob(".harbor-cache-validate.*")), "the trial file must be removed"
+
+
 def test_every_fixture_and_expected_file_is_used() -> None:
     used = {c.fixture for c in CASES} | {f"expected/{c.expected}" for c in CASES if c.expected}
     on_disk = {str(p.relative_to(DATA)) for p in DATA.rglob("*.toml")}
