@@ -26,15 +26,18 @@ Transport (server.py):
   handled and committed (the object exists, the run started), then the connection is closed before a single byte
   of the reply is sent (the client sees the connection drop: ``RemoteDisconnected`` / ``ConnectionError``). Each
   rule counts down on its own and disappears at 0. Setting ``lose_response`` replaces the list.
-- ``unauthorized`` (bool): every authenticated request answers 401 ``UNAUTHORIZED`` "unauthorized", as Harbor does
-  for a wrong admin password (a client can also simply send another password: the double checks it).
+- ``unauthorized`` (bool): every caller is anonymous, as Harbor treats a wrong password (its basic-auth middleware
+  falls back to anonymous): 401 ``UNAUTHORIZED`` "unauthorized" for everything but ``/ping``, ``/health``, the
+  public part of ``/systeminfo`` and reads of public projects. A client can also simply send another password.
 
 Harbor's behaviour (handlers):
 
 - ``jobservice_down`` (bool; old name ``health_unhealthy``): ``/health`` reports jobservice unhealthy, and what
-  needs jobservice (proxy-cache project create and delete, a scheduled replication policy create or update, a
-  retention policy create or update with a schedule) answers 500 "internal server error" and is rolled back
-  (nothing is left; the id is used up, as a PostgreSQL sequence is).
+  creates or stops a schedule (proxy-cache project create, a scheduled replication policy create, update or
+  delete, a retention policy create, update or delete with a schedule) answers 500 "internal server error" and is
+  rolled back (nothing is left; the ids are used up, as PostgreSQL sequences are). A project delete still
+  succeeds (Harbor removes the retention in an event handler after the answer and only logs its failure): the
+  project's retention policy stays behind. A replication run started meanwhile ends ``Failed``.
 - ``registry_unhealthy`` (bool): every upstream health check fails (registry create/update/ping → 400 "the registry
   is unhealthy") whatever the upstream and settings say.
 - ``replication_result`` (``Succeed``/``Failed``/``Stopped``) and ``execution_polls`` (int): a new execution stays
