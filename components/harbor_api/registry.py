@@ -35,6 +35,7 @@ from components.harbor_api.errors import (
 from components.harbor_api.fields import Endpoint, Flag, Text
 from components.harbor_api.schema import Checker, Options, Schema
 from components.harbor_api.setting_names import EGRESS_PROXY
+from components.harbor_api.writes import Explain
 
 PATH = "/registries"
 REGISTRY_WRITE_TIMEOUT = 180.0
@@ -140,7 +141,7 @@ def _explained(client: HarborClient, props: Mapping[str, Any]) -> Iterator[None]
         raise HarborTimeoutError(f"{exc}; {_timeout_hint(props)}") from None
 
 
-def _explain_unconfirmed(props: Mapping[str, Any]) -> Any:
+def _explain_unconfirmed(props: Mapping[str, Any]) -> Explain:
     def explain(exc: HarborUnconfirmedWriteError) -> str:
         if exc.timed_out:
             return _timeout_hint(props)
