@@ -25,6 +25,7 @@ from components.harbor_api.errors import (
     HarborNotReadyError,
     HarborPreconditionFailedError,
     HarborUnauthorizedError,
+    HarborUnconfirmedWriteError,
     HarborUnreachableError,
     error_class,
 )
@@ -73,6 +74,39 @@ def test_5xx_burst_longer_than_retries_is_a_clear_error(client: HarborClient, do
     assert err.value.status == 503
     assert "read registry 1 failed: HTTP 503" in str(err.value) and "after 3 attempts" in str(err.value)
     assert double.count("GET", "/registries/{id}") == 3
+
+
+def test_a_500_on_post_is_never_repeated(client: HarborClient, double: HarborDouble) -> None:
+    """The POST may have been carried out: the caller looks it up (writes.py); the client does not repeat it."""
+    double.set_faults(fail_next=3, fail_status=500, fail_match="POST /registries")
+    with pytest.raises(HarborUnconfirmedWriteError) as err:
+        _registry(client, "r")
+    assert err.value.status == 500 and err.value.api_error is not None
+    assert "HTTP 500 UNKNOWN: internal server error" in str(err.value) and "request id" in str(err.value)
+    assert double.count("POST", "/registries") == 1
+
+
+def test_a_lost_answer_to_a_post_is_never_repeated(client: HarborClient, double: HarborDouble) -> None:
+    double.lose_response("POST /registries")
+    with pytest.raises(HarborUnconfirmedWriteError, match="dropped the answer") as err:
+        _registry(client, "r")
+    assert err.value.status is None and not err.value.timed_out
+    assert double.count("POST", "/registries") == 1 and len(double.state["registries"]) == 1
+
+
+def test_a_post_that_never_reached_harbor_is_sent_again(double: HarborDouble) -> None:
+    ep = HarborEndpoint(url=double.url, timeout=1.0, retries=6, backoff=0.05, max_backoff=0.2)
+    double.set_down(True)
+    threading.Timer(0.15, double.set_down, args=(False,)).start()
+    _registry(HarborClient(ep, PASSWORD), "r")  # connection refused, then created
+    assert double.count("POST", "/registries") == 1
+
+
+def test_put_and_delete_are_retried_on_5xx(client: HarborClient, double: HarborDouble) -> None:
+    rid = _registry(client, "r")
+    double.set_faults(fail_next=2, fail_status=503, fail_match="PUT /registries/*")
+    client.put(f"/registries/{rid}", {"description": "d"}, "update registry 'r'")
+    assert double.count("PUT", "/registries/{id}") == 3
 
 
 def test_429_is_retried(client: HarborClient, double: HarborDouble) -> None:
