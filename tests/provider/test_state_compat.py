@@ -32,6 +32,7 @@ from components.harbor_api.registry import RegistryProvider
 from components.harbor_api.replication import ReplicationPolicyProvider
 from lab.harbor_double import HarborDouble
 from tests.provider.conftest import ECR_URL, PASSWORD
+from tests.provider.worlds import fake_upstream, healthy_world  # noqa: F401 (fixtures)
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYOUT_1 = json.loads((Path(__file__).parent / "data" / "providers-layout-1.json").read_text())["providers"]
@@ -84,6 +85,7 @@ def test_old_string_loads_as_the_new_provider_and_checks_and_diffs(name: str, ha
     assert changed.replaces == ([key] if key != "speed" else [])
 
 
+@pytest.mark.usefixtures("healthy_world")  # Harbor checks the upstream live on every registry write
 def test_old_strings_run_a_whole_lifecycle(harbor: dict[str, Any], double: HarborDouble) -> None:
     """Refresh and delete of objects made by old-layout providers, through the providers those strings load."""
     registry_p, project_p, policy_p = (_load(LAYOUT_1[n]) for n in NEW_CLASSES)
@@ -128,6 +130,7 @@ def dynamic_provider() -> Iterator[Any]:
         process.wait(timeout=10)
 
 
+@pytest.mark.usefixtures("healthy_world")
 def test_engine_path_refreshes_and_deletes_with_an_old_string(
     dynamic_provider: Any, harbor: dict[str, Any], double: HarborDouble
 ) -> None:
