@@ -46,12 +46,16 @@ def run(args: argparse.Namespace) -> int:
     if args.admin_password_file:
         password = Path(args.admin_password_file).read_text(encoding="utf-8").strip()
     settings = Settings()
-    settings.update(**_pairs(args.setting))
-    double = HarborDouble(
-        password, host=args.host, port=args.port, control_port=args.control_port, state_dir=args.state_dir,
-        settings=settings,
-    )
-    double.set_faults(**_pairs(args.fault))
+    try:
+        settings.update(**_pairs(args.setting))
+        double = HarborDouble(
+            password, host=args.host, port=args.port, control_port=args.control_port, state_dir=args.state_dir,
+            settings=settings,
+        )
+        double.set_faults(**_pairs(args.fault))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise SystemExit(f"python -m lab double: bad --fault/--setting: {exc} (see lab/harbor_double/faults.py, "
+                         "settings.py)") from None
     double.start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
