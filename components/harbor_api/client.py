@@ -179,7 +179,7 @@ class HarborClient:
                         cert=tr.cert,
                         allow_redirects=False,
                     )
-                except (requests.ConnectionError, requests.Timeout) as exc:
+                except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
                     last_exc = self._redact(exc.__class__.__name__ + ": " + str(exc))[:300]
                     timed_out = isinstance(exc, requests.ReadTimeout)
                     if not idempotent and request_was_sent(exc):
