@@ -1,15 +1,16 @@
-# harbor-cache node script, part lib.sh: the shared helpers (result line, containerd version and restart,
-# backups and atomic writes). Every mode uses them; they change nothing on their own.
+# harbor-cache node script, part lib.sh: the shared helpers (start of a run, result line, containerd version
+# and restart, backups and atomic writes). Every mode uses them; they change nothing on their own.
 set -eu
 umask 022
 PATH="$PATH:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 TAB=$(printf '\t')
 
 CHANGED=""; DRIFT=""; WARNINGS=""; RESTARTED=false; ROLLED_BACK=false
-CTR_VERSION=""; CFG_VERSION=""; CFG_ACTION=""; CFG_TABLE=""; CFG_IMPORTS=""
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/harbor-cache.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
-trap 'exit 130' INT TERM
+CTR_VERSION=""; CFG_VERSION=""; CFG_ACTION=""; CFG_TABLE=""; CFG_IMPORTS=""; WORK=""
+# Every external tool the script runs. Minimal hosts lack some (Debian's busybox has no cksum): without one,
+# a run must stop before it changes anything, never go on with half its tools.
+HC_TOOLS="awk base64 basename cat chmod cmp cp cksum cut date dirname grep ls mkdir mktemp mv rm rmdir sed sleep sort
+tail tr"
 
 say() { printf 'harbor-cache: %s\n' "$*" >&2; }
 
@@ -42,6 +43,20 @@ emit() {  # emit OK ERROR
 
 die() { say "ERROR: $*"; emit false "$*"; exit 1; }
 warn() { say "warning: $*"; WARNINGS=$(add "$WARNINGS" "$*"); }
+
+need_tools() {  # need_tools TOOL...: die naming every one that is not on PATH
+    nt_missing=""
+    for nt_tool in "$@"; do command -v "$nt_tool" >/dev/null 2>&1 || nt_missing="$nt_missing $nt_tool"; done
+    [ -z "$nt_missing" ] || die "the node lacks$nt_missing (the node script needs: $(echo $HC_TOOLS))"
+}
+
+start_run() {  # check the tools, then make the run's scratch directory (removed on exit)
+    # shellcheck disable=SC2086
+    need_tools $HC_TOOLS
+    WORK=$(mktemp -d "${TMPDIR:-/tmp}/harbor-cache.XXXXXX") || die "cannot create a scratch directory"
+    trap 'rm -rf "$WORK"' EXIT
+    trap 'exit 130' INT TERM
+}
 
 # ---------------------------------------------------------------- containerd version and restart
 
@@ -90,7 +105,10 @@ wait_healthy() {
 
 # ---------------------------------------------------------------- backups and atomic writes
 
-path_id() { printf '%s' "$1" | cksum | awk '{print $1 "-" $2}'; }
+path_id() {  # a file name for PATH under the state directory: "<crc>-<length>" of the path (cksum)
+    pi_id=$(printf '%s' "$1" | cksum | awk '{print $1 "-" $2}')
+    case "$pi_id" in [0-9]*-[0-9]*) printf '%s' "$pi_id" ;; *) say "ERROR: cksum failed for $1"; return 1 ;; esac
+}
 
 is_managed() { [ -f "$HC_STATE_DIR/managed" ] && grep -qxF "$1" "$HC_STATE_DIR/managed"; }
 

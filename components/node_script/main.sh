@@ -1,3 +1,4 @@
+start_run
 case "$HC_MODE" in
     apply) detect_containerd; do_apply ;;
     check) detect_containerd; do_check ;;

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from components.node_script import join_parts, parse_result, script_template
+from components.node_script import ScriptParams, join_parts, parse_result, render_script, script_template
 
 DATA = Path(__file__).parent / "data" / "config_toml"
 CERTS = "/etc/containerd/certs.d"
@@ -30,12 +30,11 @@ V3 = 'plugins."io.containerd.cri.v1.images".registry'
 DRIVER = f"""
 HC_MODE=apply HC_CONFIG_TOML=$1 HC_CERTS_DIR={CERTS}
 CTR_VERSION=$2 CTR_MAJOR=${{2%%.*}}
+start_run
 plan_config
 [ ! -f "$WORK/config.new" ] || cp "$WORK/config.new" "$3"
 emit true ""
 """
-BUSYBOX_APPLETS = ("awk", "sed", "grep", "cat", "cp", "mv", "rm", "mkdir", "mktemp", "tr", "printf", "chmod",
-                   "dirname", "basename", "cmp", "cut", "cksum")
 
 
 @dataclass(frozen=True)
@@ -135,13 +134,18 @@ RUNNERS = [Runner("dash", (shutil.which("dash") or "sh",)), Runner("busybox", ("
 
 @pytest.fixture(scope="session")
 def busybox_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A directory that puts busybox's applets first on PATH (skipped, so failed under CI, without busybox)."""
+    """A directory that puts every applet of busybox first on PATH (skipped, so failed under CI, without busybox).
+
+    Tools the build lacks (Debian's has no cksum) come from the system, as on a host with a partial busybox.
+    """
     busybox = shutil.which("busybox")
     if busybox is None:
-        pytest.skip("busybox is not installed (apt-get install busybox): the DaemonSet runs the script under it")
+        pytest.skip("busybox is not installed (apt-get install busybox): minimal hosts run the script under it")
+    listed = subprocess.run([busybox, "--list"], capture_output=True, text=True, check=True).stdout.split()
     bin_dir = tmp_path_factory.mktemp("busybox-bin")
-    for applet in BUSYBOX_APPLETS:
-        (bin_dir / applet).symlink_to(busybox)
+    for applet in listed:
+        if "/" not in applet and applet not in ("[", "[["):
+            (bin_dir / applet).symlink_to(busybox)
     return bin_dir
 
 
@@ -203,6 +207,7 @@ def test_planner(case: Case, runner: tuple[Runner, dict[str, str]], tmp_path: Pa
 VALIDATE_DRIVER = f"""
 HC_MODE=apply HC_CONFIG_TOML=$1 HC_CERTS_DIR={CERTS} HC_CONTAINERD=$3 HC_STATE_DIR=$4
 CTR_VERSION=$2 CTR_MAJOR=${{2%%.*}}
+start_run
 plan_config
 validate_config "$WORK/config.new"
 emit true ""
@@ -241,6 +246,20 @@ def test_validate_config(fixture: str, dump: str, status: int, error: str,
     assert not list(tmp_path.glob(".harbor-cache-validate.*")), "the trial file must be removed"
 
 
+def test_missing_tools_stop_the_run_before_any_change(runner: tuple[Runner, dict[str, str]],
+                                                     tmp_path: Path) -> None:
+    """A host without one of the tools (Debian's busybox has no cksum) gets a clear refusal, not half a run."""
+    shell, env = runner
+    driver = 'HC_MODE=apply\nHC_TOOLS="cat no-such-tool cksum other-missing-tool"\nstart_run\n'
+    script = join_parts(("lib.sh",)) + driver
+    proc = subprocess.run([*shell.shell, "-s"], input=script, text=True, capture_output=True,
+                          env={**env, "TMPDIR": str(tmp_path)}, check=False, timeout=30)
+    result = parse_result(proc.stdout)
+    assert result is not None and proc.returncode == 1, proc.stderr
+    assert result["error"].startswith("the node lacks no-such-tool other-missing-tool (the node script needs:")
+    assert list(tmp_path.iterdir()) == [], "no scratch directory before the check"
+
+
 def test_every_fixture_and_expected_file_is_used() -> None:
     used = {c.fixture for c in CASES} | {f"expected/{c.expected}" for c in CASES if c.expected}
     on_disk = {str(p.relative_to(DATA)) for p in DATA.rglob("*.toml")}
@@ -253,3 +272,58 @@ def test_one_planner_in_the_script() -> None:
     text = script_template()
     assert text.count("function norm(") == 1
     assert text.count("awk -v MAJOR=") == 1
+
+
+# ------------------------------------------------------------------ the whole script: apply, check, remove
+
+def run_script(runner: tuple[Runner, dict[str, str]], tmp_path: Path, mode: str, params: ScriptParams,
+               files: dict[str, str]) -> dict[str, Any]:
+    """Render and run the full node script in ``mode``; returns its result line."""
+    shell, env = runner
+    script = render_script(mode, params, files, "10.96.0.50 harbor.test # harbor-cache")  # type: ignore[arg-type]
+    proc = subprocess.run([*shell.shell, "-s"], input=script, text=True, capture_output=True,
+                          env={**env, "TMPDIR": str(tmp_path)}, check=False, timeout=60)
+    result = parse_result(proc.stdout)
+    assert result is not None and proc.returncode == (0 if result["ok"] else 1), proc.stderr
+    return result
+
+
+def test_apply_check_remove_round_trip(runner: tuple[Runner, dict[str, str]], tmp_path: Path) -> None:
+    """No root: every path of the node under tmp_path, containerd a stand-in that answers --version and dump."""
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    config, hosts = etc / "config.toml", etc / "hosts"
+    original = (DATA / "containerd-1.6-default.toml").read_bytes()
+    config.write_bytes(original)
+    hosts.write_text("127.0.0.1 localhost\n")
+    containerd = tmp_path / "containerd"
+    containerd.write_text('#!/bin/sh\n[ "$1" != --version ] || { echo "containerd x v1.6.20 abc"; exit 0; }\n'
+                          'cat "$2"\n')  # `--config FILE config dump`: the file as containerd would read it
+    containerd.chmod(0o755)
+    certs = tmp_path / "certs.d"
+    params = ScriptParams(config_toml=str(config), certs_dir=str(certs), hosts_file=str(hosts),
+                          state_dir=str(tmp_path / "state"), containerd=str(containerd),
+                          restart_cmd=f"echo restart >>{tmp_path}/restarts", health_cmd="true", health_timeout=5)
+    files = {"upstream.example/hosts.toml": 'server = "https://upstream.example"\n', "harbor.test/ca.crt": "PEM\n"}
+
+    first = run_script(runner, tmp_path, "apply", params, files)
+    assert first["ok"] and first["restarted"] is True and first["config"] == "set"
+    assert set(first["changed"]) == {str(config), str(hosts), *(str(certs / rel) for rel in files)}
+    assert f'config_path = "{certs}"' in config.read_text()
+    assert (certs / "upstream.example" / "hosts.toml").read_text() == files["upstream.example/hosts.toml"]
+    assert hosts.read_text().endswith("10.96.0.50 harbor.test # harbor-cache\n")
+
+    again = run_script(runner, tmp_path, "apply", params, files)
+    assert (again["changed"], again["restarted"], again["config"]) == ([], False, "unchanged")
+    assert run_script(runner, tmp_path, "check", params, files)["drift"] == []
+    (certs / "upstream.example" / "hosts.toml").write_text("edited by hand\n")
+    assert run_script(runner, tmp_path, "check", params, files)["drift"] == [str(certs / "upstream.example" /
+                                                                                 "hosts.toml")]
+
+    removed = run_script(runner, tmp_path, "remove", params, files)
+    assert removed["ok"] and removed["config"] == "restored" and removed["restarted"] is True
+    assert config.read_bytes() == original and hosts.read_text() == "127.0.0.1 localhost\n"
+    assert removed["warnings"] == [f"{certs}/upstream.example/hosts.toml changed since harbor-cache wrote it; "
+                                   "left in place"]
+    assert not (certs / "harbor.test").exists() and not (tmp_path / "state").exists()
+    assert (tmp_path / "restarts").read_text() == "restart\nrestart\n"
