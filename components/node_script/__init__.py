@@ -1,7 +1,8 @@
 """Render the node script with its inputs and parse its one-line result.
 
 The script is written in parts that read on their own, all in this directory, and joined here into one
-POSIX sh script (the DaemonSet runs it under busybox, so POSIX sh and POSIX awk only):
+POSIX sh script. Both transports run it with the node's own shell and tools (the DaemonSet enters the host's
+mount namespace first), which may be dash, bash or a busybox: so POSIX sh and POSIX awk only. The parts:
 
 * ``head.sh``: what the script is, and the placeholder for the inputs;
 * ``lib.sh``: shared helpers (the result line, containerd version and restart, backups, atomic writes);

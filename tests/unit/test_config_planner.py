@@ -3,7 +3,7 @@
 Each case feeds one file from ``data/config_toml/`` (written after containerd's documented default configs
 and common node setups) to the node script's own ``plan_config`` (``plan.sh`` with ``plan_config.awk``,
 taken from the renderer) under POSIX shells and awks: dash with the system awk (an SSH node), and busybox sh
-with busybox's tools (the DaemonSet's image). The planned file is compared byte for byte with the expected
+with busybox's tools (a minimal host). The planned file is compared byte for byte with the expected
 file in ``data/config_toml/expected/``; the decision (action, config version, table, warnings, refusal) with
 the table below. No root, no containerd.
 """
@@ -122,7 +122,7 @@ CASES = [
 
 @dataclass(frozen=True)
 class Runner:
-    """A POSIX shell and the tools it finds: ``busybox``: every tool from busybox, as in the DaemonSet."""
+    """A POSIX shell and the tools it finds: ``busybox``: every tool busybox has, as on a minimal host."""
 
     name: str
     shell: tuple[str, ...]
