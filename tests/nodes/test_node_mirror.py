@@ -6,13 +6,19 @@ its success alone: containerd silently falls back to the upstream ``server``.
 
 from __future__ import annotations
 
+import datetime
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from components.node_ssh import NodeContainerdConfigProvider, NodeError, NodePullCheckProvider
-from lab.testbed import IMAGE_REPO, PROJECT, Node, Testbed, crictl_bin
+from lab.testbed import HARBOR_NAME, IMAGE_REPO, PROJECT, Node, Testbed, crictl_bin
 from tests.support.node_cases import http_spec, https_spec, node_of, node_props
 
 pytestmark = pytest.mark.nodes
@@ -45,11 +51,29 @@ def config_variants(node: Node) -> dict[str, str | None]:
     }
 
 
-def pull(bed: Testbed, node: Node) -> None:
-    """crictl pull by the upstream name through the node's CRI; it must succeed."""
+def pull(bed: Testbed, node: Node, image: str | None = None) -> None:
+    """crictl pull through the node's CRI (default: by the upstream name); it must succeed."""
     bed.clear_logs()
-    result = node.crictl("pull", bed.image_ref())
+    result = node.crictl("pull", image or bed.image_ref())
     assert result.returncode == 0, result.stderr
+
+
+def harbor_image(bed: Testbed) -> str:
+    """The test image by Harbor's own name over HTTPS, as the Kyverno rewrite names it."""
+    return bed.image_ref(f"{HARBOR_NAME}:8443/{PROJECT}")
+
+
+def other_ca_pem() -> str:
+    """A CA that did not sign the bed's Harbor certificate."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "not the Harbor CA")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
 
 
 def assert_served_by_mirror(bed: Testbed, node: Node) -> None:
@@ -111,6 +135,35 @@ def test_pull_goes_through_mirror_https_with_ca_and_hosts_entry(
     assert_served_by_mirror(bed, node)
     provider.delete(node.name, outs)
     assert "harbor.test" not in (node.path / "etc-hosts").read_text()
+
+
+@pytest.mark.parametrize("flavor", FLAVORS)
+def test_pull_by_harbor_name_over_https_trusts_the_placed_ca(
+        bed: Testbed, provider: NodeContainerdConfigProvider, flavor: str) -> None:
+    """Issue 19: Harbor's own hosts.toml needs a [host] table, or containerd 1.6 ignores it and its CA."""
+    node = node_of(bed, flavor)
+    node.reset(node.stock_config())
+    outs = outs_of(provider.create(node_props(node, https_spec(bed))))
+    pull(bed, node, harbor_image(bed))
+    assert_served_by_mirror(bed, node)
+    provider.delete(node.name, outs)
+
+
+@pytest.mark.parametrize("flavor", FLAVORS)
+def test_wrong_ca_falls_back_to_the_upstream_unseen(
+        bed: Testbed, provider: NodeContainerdConfigProvider, flavor: str) -> None:
+    """Negative control: with a CA that does not match, the pull by the upstream name still succeeds, but from
+    the upstream (why a successful pull proves nothing); by Harbor's name there is no fallback, so it fails."""
+    node = node_of(bed, flavor)
+    node.reset(node.stock_config())
+    outs = outs_of(provider.create(node_props(node, replace(https_spec(bed), ca_pem=other_ca_pem()))))
+    pull(bed, node)
+    mine = [r for r in bed.harbor_requests() if r["client"] == node.addr]
+    assert not [r for r in mine if r["status"] == "200" and "/blobs/" in r["path"]], mine
+    assert bed.upstream_requests(client=node.addr), "the fallback should have pulled from the upstream"
+    bed.clear_logs()
+    assert node.crictl("pull", harbor_image(bed)).returncode != 0
+    provider.delete(node.name, outs)
 
 
 @pytest.mark.parametrize("flavor", FLAVORS)
