@@ -17,8 +17,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from components.containerd import NodeMirrorSpec, harbor_authority
 from components.node_ssh import NodeContainerdConfigProvider, NodeError, NodePullCheckProvider
-from lab.testbed import HARBOR_NAME, IMAGE_REPO, PROJECT, Node, Testbed, crictl_bin
+from lab.testbed import IMAGE_REPO, PROJECT, Node, Testbed, crictl_bin
 from tests.support.node_cases import http_spec, https_spec, node_of, node_props
 
 pytestmark = pytest.mark.nodes
@@ -58,9 +59,21 @@ def pull(bed: Testbed, node: Node, image: str | None = None) -> None:
     assert result.returncode == 0, result.stderr
 
 
-def harbor_image(bed: Testbed) -> str:
-    """The test image by Harbor's own name over HTTPS, as the Kyverno rewrite names it."""
-    return bed.image_ref(f"{HARBOR_NAME}:8443/{PROJECT}")
+def harbor_image(bed: Testbed, spec: NodeMirrorSpec) -> str:
+    """The test image by Harbor's own name (as the Kyverno rewrite names it): ``<harbor>[:port]/<project>/...``."""
+    return bed.image_ref(f"{harbor_authority(spec)}/{PROJECT}")
+
+
+def containerd_log_size(node: Node) -> int:
+    """Where the node's containerd log ends now (to read only what a step adds)."""
+    return (node.path / "containerd.log").stat().st_size
+
+
+def containerd_log_since(node: Node, offset: int) -> str:
+    """What the node's containerd logged since ``offset``."""
+    with (node.path / "containerd.log").open("rb") as log:
+        log.seek(offset)
+        return log.read().decode(errors="replace")
 
 
 def other_ca_pem() -> str:
@@ -137,15 +150,21 @@ def test_pull_goes_through_mirror_https_with_ca_and_hosts_entry(
     assert "harbor.test" not in (node.path / "etc-hosts").read_text()
 
 
+@pytest.mark.parametrize("scheme", ["http", "https"])
 @pytest.mark.parametrize("flavor", FLAVORS)
-def test_pull_by_harbor_name_over_https_trusts_the_placed_ca(
-        bed: Testbed, provider: NodeContainerdConfigProvider, flavor: str) -> None:
-    """Issue 19: Harbor's own hosts.toml needs a [host] table, or containerd 1.6 ignores it and its CA."""
+def test_pull_by_harbor_name_reads_harbors_hosts_toml(
+        bed: Testbed, provider: NodeContainerdConfigProvider, flavor: str, scheme: str) -> None:
+    """Issue 19: Harbor's own hosts.toml needs a [host] table. containerd 1.6 rejects a file without one
+    ("invalid `host` tree") and falls back to ``https://<name>`` with the directory's *.crt files: over HTTPS
+    the ca.crt beside it still saves the pull, over HTTP the pull goes to the TLS scheme and fails."""
     node = node_of(bed, flavor)
     node.reset(node.stock_config())
-    outs = outs_of(provider.create(node_props(node, https_spec(bed))))
-    pull(bed, node, harbor_image(bed))
+    spec = https_spec(bed) if scheme == "https" else http_spec(bed)
+    outs = outs_of(provider.create(node_props(node, spec)))
+    offset = containerd_log_size(node)
+    pull(bed, node, harbor_image(bed, spec))
     assert_served_by_mirror(bed, node)
+    assert "failed to decode hosts.toml" not in containerd_log_since(node, offset)
     provider.delete(node.name, outs)
 
 
@@ -156,13 +175,14 @@ def test_wrong_ca_falls_back_to_the_upstream_unseen(
     the upstream (why a successful pull proves nothing); by Harbor's name there is no fallback, so it fails."""
     node = node_of(bed, flavor)
     node.reset(node.stock_config())
-    outs = outs_of(provider.create(node_props(node, replace(https_spec(bed), ca_pem=other_ca_pem()))))
+    spec = replace(https_spec(bed), ca_pem=other_ca_pem())
+    outs = outs_of(provider.create(node_props(node, spec)))
     pull(bed, node)
     mine = [r for r in bed.harbor_requests() if r["client"] == node.addr]
     assert not [r for r in mine if r["status"] == "200" and "/blobs/" in r["path"]], mine
     assert bed.upstream_requests(client=node.addr), "the fallback should have pulled from the upstream"
     bed.clear_logs()
-    assert node.crictl("pull", harbor_image(bed)).returncode != 0
+    assert node.crictl("pull", harbor_image(bed, spec)).returncode != 0
     provider.delete(node.name, outs)
 
 
