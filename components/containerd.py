@@ -9,7 +9,7 @@ first and falls back to the upstream ``server``:
 * HTTPS mirrors are verified with ``ca = "<certs.d>/<harbor host dir>/ca.crt"``, never ``skip_verify`` (S16);
 * the Harbor host's own directory gets a ``hosts.toml`` and the CA, so images named by Harbor also work;
 * every rendered hosts.toml has an explicit ``[host."<url>"]`` table: containerd 1.6 rejects a file without one
-  ("invalid `host` tree", fixed in 1.7) and then ignores it whole, CA included;
+  ("invalid `host` tree", fixed in 1.7), ignores it whole and falls back to ``https://<name>`` (docs/nodes.md);
 * for the static-ClusterIP exposure mode, nodes cannot resolve cluster DNS (S5): an ``/etc/hosts`` entry
   maps the Harbor name to the fixed ClusterIP.
 
