@@ -334,20 +334,23 @@ def test_node_mirror_args_reject_a_transport_without_what_it_needs(kw: dict[str,
         NodeMirrorArgs(spec=spec(), **kw)
 
 
+HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4f"
+
+
 def test_node_mirror_args_from_settings() -> None:
     from components import specs
     from components.settings import validate
 
     raw = {"harbor": {"tlsMode": "https", "expose": {"type": "nodePort", "nodeAddress": "10.0.0.11"}},
-           "upstream": {"url": f"https://{ECR}", "accessKeyId": "AKIA"},
+           "upstream": {"url": f"https://{ECR}", "accessKeyId": "AKIAIOSFODNN7EXAMPLE"},
            "nodes": {"user": "ops", "bastion": {"host": "jump.example", "port": 2222},
-                     "hosts": [{"name": "a", "address": "10.0.0.21", "hostKey": "ssh-ed25519 AAAA"},
+                     "hosts": [{"name": "a", "address": "10.0.0.21", "hostKey": HOST_KEY},
                                {"name": "b", "address": "10.0.0.22", "user": "root"}],
                      "containerd": {"configPath": "/etc/k3s/config.toml", "certsDir": "/etc/k3s/certs.d"}}}
     secrets = {"adminPassword": True, "upstreamSecretKey": True, "sshPrivateKey": True}
     args = specs.node_mirror_args(validate(raw, secrets), PEM)
     jump = SshTarget("bastion", "jump.example", 2222, "root")
-    assert list(args.ssh_targets) == [SshTarget("a", "10.0.0.21", 22, "ops", "ssh-ed25519 AAAA", bastion=jump),
+    assert list(args.ssh_targets) == [SshTarget("a", "10.0.0.21", 22, "ops", HOST_KEY, bastion=jump),
                                       SshTarget("b", "10.0.0.22", 22, "root", bastion=jump)]
     assert (args.params.config_toml, args.params.certs_dir) == ("/etc/k3s/config.toml", "/etc/k3s/certs.d")
     assert args.spec.certs_dir == "/etc/k3s/certs.d" and args.ca_pem == PEM and args.transport == "ssh"
