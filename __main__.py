@@ -16,10 +16,12 @@ from components.upstream import HarborUpstream
 
 # 0. Settings: validated before any resource exists; every error names its config key.
 try:
-    settings = load_from_pulumi()
+    settings, warnings = load_from_pulumi()
 except SettingsError as error:
     pulumi.log.error(str(error))
     sys.exit(32)  # the executor's "message already shown" code: the engine adds no stack trace
+for warning in warnings:
+    pulumi.log.warn(warning)
 
 config = pulumi.Config(NAMESPACE)
 admin_password = config.require_secret("adminPassword")

@@ -125,10 +125,8 @@ def node_mirror_spec(settings: Settings) -> NodeMirrorSpec:
     project = settings.cache_projects[0]
     expose = settings.harbor.expose
     static_ip = expose.cluster_ip if expose and expose.type == "clusterIP" else None
-    upstreams = tuple(
-        UpstreamMirror(host=h, project=project,
-                       server=settings.upstream.url.rstrip("/") if h == settings.upstream.host else None)
-        for h in settings.upstream_hosts)
+    upstreams = tuple(UpstreamMirror(host=h, project=project, server=server)
+                      for h, server in settings.upstream_servers.items())
     return NodeMirrorSpec(harbor_host=host, upstreams=upstreams, scheme=settings.scheme,  # type: ignore[arg-type]
                           harbor_port=port, certs_dir=settings.nodes.containerd.certs_dir, static_ip=static_ip)
 

@@ -84,6 +84,16 @@ class DerivedValues:
         return f"{self.node_endpoint}/{self.cache_projects[0]}"
 
     @property
+    def upstream_servers(self) -> dict[str, str | None]:
+        """Each mirrored host's fallback `server` in its hosts.toml: the upstream's own URL for the upstream, and
+        for a mirror host the same scheme as the upstream (None: the renderer's https://<host>, or
+        registry-1.docker.io for docker.io), so an http upstream's mirror hosts fall back over http too."""
+        scheme = urlsplit(self.upstream.url).scheme
+        return {host: (self.upstream.url.rstrip("/") if host == self.upstream.host
+                       else None if scheme == "https" else f"{scheme}://{host}")
+                for host in self.upstream_hosts}
+
+    @property
     def upstream_hosts(self) -> list[str]:
         """The registry hosts whose pulls go through Harbor: the upstream plus any listed mirror hosts."""
         return [self.upstream.host, *[h for h in self.upstream.mirror_hosts if h != self.upstream.host]]

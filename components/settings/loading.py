@@ -2,22 +2,27 @@
 
 Every key lives in the `harbor-cache` config namespace. Objects are set in Pulumi.<stack>.yaml (or with
 `pulumi config set --path`); the three secrets are top-level keys set with `pulumi config set --secret`, and a
-secret stored in plaintext is an error. Every error names its config key, what is wrong and how to fix it.
+secret stored in plaintext is an error. Every error names its config key, what is wrong and how to fix it;
+every warning names its key and why the receiver may still refuse or ignore the value.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
-from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from components.settings.model import NAMESPACE, Settings
+from components.settings.secrets import presence_errors, value_problems
+from components.settings.stackfile import SECRET_KEYS, StackFileError, load_stack_file
+from components.settings.warnings import settings_warnings
 
-SECRET_KEYS = ("adminPassword", "upstreamSecretKey", "sshPrivateKey")
 OBJECT_KEYS = ("harbor", "tls", "upstream", "proxyProject", "replication", "nodes", "imageRewrite")
 SCALAR_KEYS = ("production", "kubeconfig")
+__all__ = ["OBJECT_KEYS", "SCALAR_KEYS", "SECRET_KEYS", "Loaded", "SettingsError", "StackFileError", "check",
+           "load_from_pulumi", "load_stack_file", "validate"]
 
 
 class SettingsError(ValueError):
@@ -28,8 +33,19 @@ class SettingsError(ValueError):
         self.errors = errors
 
 
+class Loaded(NamedTuple):
+    """Valid settings and the warnings about them (each naming its key)."""
+
+    settings: Settings
+    warnings: list[str]
+
+
+_NOT_A_KEY = re.compile(r"^(?:[a-z-]+\[.*\]|int|str|bool|float|none|constrained-[a-z]+)$")
+
+
 def _error_key(loc: Iterable[int | str]) -> str:
-    parts = [p for p in loc if not (isinstance(p, str) and p.startswith("function-after"))]
+    # pydantic puts validator and type names ("function-after[...]", "int") among the keys of a location.
+    parts = [p for p in loc if isinstance(p, int) or not _NOT_A_KEY.match(p)]
     if not parts:
         return NAMESPACE
     head, *rest = parts
@@ -39,21 +55,63 @@ def _error_key(loc: Iterable[int | str]) -> str:
     return key
 
 
+def _model_at(loc: Iterable[int | str]) -> type[BaseModel] | None:
+    """The section model a pydantic error location points at (for "the keys of this section are ...")."""
+    model: Any = Settings
+    for part in loc:
+        if isinstance(part, int) or model is None:
+            continue
+        fields = {(f.alias or n): f for n, f in model.model_fields.items()}
+        if part not in fields:
+            return None
+        annotation = fields[part].annotation
+        model = next((a for a in (*getattr(annotation, "__args__", ()), annotation)
+                      if isinstance(a, type) and issubclass(a, BaseModel)), None)
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _shown(value: Any) -> str:
+    kind = {bool: "true/false", int: "a number", float: "a number", list: "a list", dict: "an object"}.get(type(value))
+    return f"{value!r} ({kind})" if kind else repr(value)
+
+
 def _friendly(error: Mapping[str, Any]) -> list[str]:
     """The messages for one pydantic error, each starting with the config key it is about."""
     key = _error_key(error["loc"])
     kind = error["type"]
     msg = str(error["msg"]).removeprefix("Value error, ")
+    value = error.get("input")
+    if isinstance(value, Mapping) and set(value) == {"secure"}:
+        return [f"{key} is encrypted (secure:), but only adminPassword, upstreamSecretKey and sshPrivateKey are "
+                "read as secrets: store it in plaintext"]
     if kind == "extra_forbidden":
         return [f"{key} is not a known setting (a typo?): remove it or see README's settings reference"]
     if kind == "missing":
         return [f"{key} must be set: see README's settings reference and Pulumi.dev.yaml for an example"]
     if kind == "literal_error":
-        return [f"{key} must be {msg.removeprefix('Input should be ')}"]
+        return [f"{key} must be {msg.removeprefix('Input should be ')}, got {_shown(value)}"]
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        model = _model_at(error["loc"])
+        keys = f" with the keys {', '.join(_aliases(model))}" if model else ""
+        return [f"{key} must be an object (indented `key: value` lines){keys}, got {_shown(value)}"]
+    if kind == "list_type":
+        return [f"{key} must be a list (`- item` lines, or [a, b]), got {_shown(value)}"]
+    if kind == "string_type":
+        hint = ": quote it in the stack file" if isinstance(value, (int, float)) and not isinstance(value, bool) else ""
+        return [f"{key} must be text{hint}, got {_shown(value)}"]
+    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        bound = msg.removeprefix("Input should be ")
+        return [f"{key} must be {bound}, got {_shown(value)}"]
+    if kind in ("string_too_short", "string_too_long"):
+        return [f"{key} must have {msg.removeprefix('String should have ')}, got {_shown(value)}"]
     lines = msg.split("\n")
     if key == NAMESPACE and all(line.startswith(f"{NAMESPACE}:") for line in lines):
         return lines  # cross-section problems (model.py) already name their keys
-    return [f"{key}: {msg}"]
+    return [f"{key}{line}" if line.startswith((".", "[")) else f"{key}: {line}" for line in lines]
+
+
+def _aliases(model: type[BaseModel]) -> list[str]:
+    return [f.alias or n for n, f in model.model_fields.items()]
 
 
 def validate(raw: Mapping[str, Any], secrets: Mapping[str, bool]) -> Settings:
@@ -61,67 +119,39 @@ def validate(raw: Mapping[str, Any], secrets: Mapping[str, bool]) -> Settings:
 
     `secrets` maps each present secret key to whether it was stored encrypted. Raises SettingsError.
     """
+    return check(raw, secrets).settings
+
+
+def check(raw: Mapping[str, Any], secrets: Mapping[str, bool], values: Mapping[str, str] | None = None) -> Loaded:
+    """Validate like `validate`, and return the warnings too; with the secrets' decrypted `values` (deploy
+    time) their rules are applied as well. Raises SettingsError with every problem found."""
     errors: list[str] = []
     unknown = set(raw) - set(OBJECT_KEYS) - set(SCALAR_KEYS) - set(SECRET_KEYS)
     errors += [f"{NAMESPACE}:{key} is not a known setting (a typo?): remove it or see README's settings "
                "reference" for key in sorted(unknown)]
-    errors += _secret_errors(raw, secrets)
+    errors += presence_errors(raw, secrets)
     data = {k: v for k, v in raw.items() if k not in SECRET_KEYS and k not in unknown}
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
         errors += [line for e in exc.errors() for line in _friendly(e)]
         raise SettingsError(errors) from None
+    warnings = settings_warnings(settings)
+    if values:
+        value_errors, value_warnings = value_problems(settings, values)
+        errors += value_errors
+        warnings += value_warnings
     if errors:
         raise SettingsError(errors)
-    return settings
+    return Loaded(settings, warnings)
 
 
-def _secret_errors(raw: Mapping[str, Any], secrets: Mapping[str, bool]) -> list[str]:
-    def need(key: str, why: str, example: str) -> list[str]:
-        if key not in secrets:
-            return [f"{NAMESPACE}:{key} must be set as a secret ({why}): "
-                    f"pulumi config set --secret {NAMESPACE}:{key} {example}"]
-        if not secrets[key]:
-            return [f"{NAMESPACE}:{key} is stored in plaintext: set it as a secret with "
-                    f"pulumi config set --secret {NAMESPACE}:{key} {example}"]
-        return []
+def load_from_pulumi() -> Loaded:
+    """Load and validate the settings of the running stack (before any resource is created).
 
-    errors = need("adminPassword", "Harbor's admin password", "'<password>'")
-    upstream = raw.get("upstream") if isinstance(raw.get("upstream"), Mapping) else {}
-    if upstream and upstream.get("accessKeyId"):
-        errors += need("upstreamSecretKey", "the secret key for upstream.accessKeyId", "'<AWS secret access key>'")
-    elif "upstreamSecretKey" in secrets and not secrets["upstreamSecretKey"]:
-        errors += need("upstreamSecretKey", "the upstream secret key", "'<AWS secret access key>'")
-    nodes = raw.get("nodes") if isinstance(raw.get("nodes"), Mapping) else {}
-    if nodes and nodes.get("transport", "ssh") == "ssh" and nodes.get("hosts"):
-        errors += need("sshPrivateKey", "the SSH key for the nodes", "-- \"$(cat ~/.ssh/id_ed25519)\"")
-    elif "sshPrivateKey" in secrets and not secrets["sshPrivateKey"]:
-        errors += need("sshPrivateKey", "the SSH key for the nodes", "-- \"$(cat ~/.ssh/id_ed25519)\"")
-    return errors
-
-
-def load_stack_file(path: str | Path) -> tuple[dict[str, Any], dict[str, bool]]:
-    """Read a Pulumi.<stack>.yaml: the harbor-cache values, and for each secret key whether it is encrypted."""
-    import yaml
-
-    doc = yaml.safe_load(Path(path).read_text()) or {}
-    config = doc.get("config") or {}
-    raw: dict[str, Any] = {}
-    secrets: dict[str, bool] = {}
-    for full_key, value in config.items():
-        namespace, _, key = str(full_key).partition(":")
-        if namespace != NAMESPACE or not key:
-            continue
-        if key in SECRET_KEYS:
-            secrets[key] = isinstance(value, Mapping) and "secure" in value
-            continue
-        raw[key] = value
-    return raw, secrets
-
-
-def load_from_pulumi() -> Settings:
-    """Load and validate the settings of the running stack (before any resource is created)."""
+    The engine hands the program its config decrypted, so the secrets' values are checked here too (read with
+    the runtime's config getter, which neither logs nor exports them).
+    """
     import json
 
     import pulumi
@@ -133,15 +163,16 @@ def load_from_pulumi() -> Settings:
         value = cfg.get(key)
         if value is not None:
             try:
-                raw[key] = json.loads(value)
+                raw[key] = json.loads(value) if key in OBJECT_KEYS else value
             except ValueError:
                 raw[key] = value
     for key in _present_keys(runtime_config.get_config_env()):
         if key not in raw and key not in SECRET_KEYS:
             raw[key] = cfg.get(key)
-    secrets = {key: runtime_config.is_config_secret(f"{NAMESPACE}:{key}")
-               for key in SECRET_KEYS if cfg.get(key) is not None}
-    return validate(raw, secrets)
+    values = {key: value for key in SECRET_KEYS
+              if (value := runtime_config.get_config(f"{NAMESPACE}:{key}")) is not None}
+    secrets = {key: runtime_config.is_config_secret(f"{NAMESPACE}:{key}") for key in values}
+    return check(raw, secrets, values)
 
 
 def _present_keys(config_env: Mapping[str, Any]) -> list[str]:

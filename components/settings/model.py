@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
+from components import rules
 from components.settings.derived import DerivedValues
 from components.settings.nodes import NodesSettings
 from components.settings.rewrite import rewrite_settings_errors
@@ -20,6 +21,7 @@ from components.settings.sections import (
     TlsSettings,
     UpstreamSettings,
 )
+from components.settings.types import Flag
 
 NAMESPACE = "harbor-cache"
 """The Pulumi config namespace of every setting (`harbor-cache:<key>`)."""
@@ -28,8 +30,8 @@ NAMESPACE = "harbor-cache"
 class Settings(DerivedValues, StrictModel):
     """The whole stack's settings, validated; derived values (`node_endpoint`, `image_prefix`, ...) as properties."""
 
-    production: bool = False
-    kubeconfig: str | None = None
+    production: Flag = False
+    kubeconfig: str | None = Field(None, min_length=1)
     harbor: HarborSettings
     tls: TlsSettings = TlsSettings()
     upstream: UpstreamSettings
@@ -65,8 +67,27 @@ def cross_section_problems(settings: Settings) -> list[str]:
     if not proxy.enabled and not replication.enabled:
         problems.append(f"{_key('proxyProject.enabled')} and replication.enabled are both false: enable at "
                         "least one, or there is nothing for nodes to pull from")
+    if replication.enabled:
+        policy = f"{replication.project}-from-{settings.upstream.name}"
+        if len(policy) > rules.POLICY_NAME_MAX:
+            problems.append(f"{_key('replication.project')}: the replication policy is named '<project>-from-"
+                            f"<upstream.name>', here {len(policy)} characters, and Harbor takes at most "
+                            f"{rules.POLICY_NAME_MAX}: shorten replication.project or upstream.name")
+    problems += _endpoint_problems(settings)
     if settings.image_rewrite.enabled:
         problems += _rewrite_problems(settings)
+    return problems
+
+
+def _endpoint_problems(settings: Settings) -> list[str]:
+    # The node renderer gives each registry host one certs.d directory: Harbor's cannot be an upstream's too.
+    problems = []
+    endpoint = settings.node_endpoint
+    for index, host in enumerate(settings.upstream_hosts):
+        if host == endpoint:
+            key = "upstream.url" if index == 0 else f"upstream.mirrorHosts[{index - 1}]"
+            problems.append(f"{_key(key)}: {host!r} is Harbor's own endpoint (harbor.expose / harbor.url): "
+                            "nodes cannot send a registry's pulls to Harbor and Harbor's own pulls to it too")
     return problems
 
 

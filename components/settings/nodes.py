@@ -1,30 +1,53 @@
-"""The `nodes` section of the stack file: which nodes get containerd pointed at Harbor, and how."""
+"""The `nodes` section of the stack file: which nodes get containerd pointed at Harbor, and how.
+
+Values are checked with the rules of their receivers: the node's sshd and paramiko (users, host keys, ports),
+the node script and containerd (paths, commands), the kubelet and containerd (images).
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from components.settings.sections import Section
+from components import rules
+from components.settings.base import Section, at, report
+from components.settings.types import (
+    CertsDir,
+    Command,
+    Host,
+    HostKey,
+    ImageRef,
+    NodePath,
+    Port,
+    SshUser,
+)
+
+Transport = Literal["ssh", "daemonset", "none"]
 
 
 class NodeHost(Section):
     """One node reached over SSH."""
 
     name: str
-    address: str
-    port: int = Field(22, ge=1, le=65535)
-    user: str | None = None
-    host_key: str | None = None
+    address: Host
+    port: Port = 22
+    user: SshUser | None = None
+    host_key: HostKey | None = None
+
+    @model_validator(mode="after")
+    def _name(self) -> NodeHost:
+        problem = rules.node_name_problem(self.name)
+        report([at("name", problem)] if problem else [])
+        return self
 
 
 class Bastion(Section):
     """An SSH jump host in front of the nodes."""
 
-    host: str
-    port: int = Field(22, ge=1, le=65535)
-    user: str = "root"
+    host: Host
+    port: Port = 22
+    user: SshUser = "root"
 
 
 class ContainerdPaths(Section):
@@ -34,34 +57,46 @@ class ContainerdPaths(Section):
     to succeed (else it rolls config.toml back), and with neither systemd nor a health command it cannot.
     """
 
-    config_path: str = "/etc/containerd/config.toml"
-    certs_dir: str = "/etc/containerd/certs.d"
-    hosts_file: str = "/etc/hosts"
-    containerd_bin: str = "containerd"
+    config_path: NodePath = "/etc/containerd/config.toml"
+    certs_dir: CertsDir = "/etc/containerd/certs.d"
+    hosts_file: NodePath = "/etc/hosts"
+    containerd_bin: Command = "containerd"
     restart_command: str = ""
     health_command: str = ""
 
 
 class NodesSettings(Section):
-    """Which nodes get containerd pointed at Harbor, and how."""
+    """Which nodes get containerd pointed at Harbor, and how. Without `transport`: ssh when hosts are listed,
+    else none (README)."""
 
-    transport: Literal["ssh", "daemonset", "none"] = "ssh"
-    user: str = "root"
+    transport: Transport = "none"
+    user: SshUser = "root"
     hosts: list[NodeHost] = Field(default_factory=list)
     bastion: Bastion | None = None
     containerd: ContainerdPaths = ContainerdPaths()
-    daemonset_image: str = "docker.io/library/busybox:1.37"
-    verify_image: str | None = None
+    daemonset_image: ImageRef = "docker.io/library/busybox:1.37"
+    verify_image: ImageRef | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_transport(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("transport") is None:
+            return {**data, "transport": "ssh" if data.get("hosts") else "none"}
+        return data
 
     @model_validator(mode="after")
     def _unique(self) -> NodesSettings:
+        problems = []
         for attr in ("name", "address"):
-            seen: set[str] = set()
-            for host in self.hosts:
+            seen: dict[str, int] = {}
+            for index, host in enumerate(self.hosts):
                 value = getattr(host, attr)
                 if value in seen:
-                    raise ValueError(f"two nodes have the {attr} '{value}': each node must be listed once")
-                seen.add(value)
+                    problems.append(at(f"hosts[{index}].{attr}", f"'{value}' is also hosts[{seen[value]}]'s {attr}: "
+                                                                 "each node must be listed once"))
+                seen.setdefault(value, index)
         if self.transport == "ssh" and not self.hosts:
-            raise ValueError("transport ssh needs at least one entry in hosts (or use transport daemonset/none)")
+            problems.append(at("hosts", "transport ssh needs at least one entry in hosts (or leave transport out, "
+                                        "or set it to daemonset or none)"))
+        report(problems)
         return self

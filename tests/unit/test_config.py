@@ -20,7 +20,7 @@ ALL_SECRETS = {"adminPassword": True, "upstreamSecretKey": True, "sshPrivateKey"
 def base() -> dict[str, Any]:
     return {
         "harbor": {"tlsMode": "http", "expose": {"type": "nodePort", "nodeAddress": "10.0.0.11"}},
-        "upstream": {"name": "moreh-ecr", "url": ECR, "accessKeyId": "AKIAEXAMPLE"},
+        "upstream": {"name": "moreh-ecr", "url": ECR, "accessKeyId": "AKIAIOSFODNN7EXAMPLE"},
         "proxyProject": {"name": "mif"},
         "nodes": {"transport": "ssh", "hosts": [{"name": "n1", "address": "10.0.0.11"},
                                                  {"name": "n2", "address": "10.0.0.12"}]},
@@ -67,7 +67,8 @@ def test_old_check_command_still_works() -> None:
     # `python -m components.config check` is kept as an alias of `python -m components.settings check`.
     ok = subprocess.run([sys.executable, "-m", "components.config", "check", "Pulumi.dev.yaml"],
                         cwd=ROOT, capture_output=True, text=True, check=False)
-    assert (ok.returncode, ok.stdout) == (0, "Pulumi.dev.yaml: ok\n"), ok.stderr
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert ok.stdout.startswith("Pulumi.dev.yaml: ok"), ok.stdout
     usage = subprocess.run([sys.executable, "-m", "components.settings"], cwd=ROOT, capture_output=True, text=True,
                            check=False)
     assert usage.returncode == 2 and "usage: python -m components.settings check" in usage.stderr
@@ -117,7 +118,7 @@ def test_upstream_url_not_https() -> None:
 def test_upstream_url_not_a_registry_host() -> None:
     raw = base()
     raw["upstream"]["url"] = ECR + "/v2/quickstart"
-    assert any("must be a registry host" in e for e in errors_of(raw))
+    assert any(e.startswith("harbor-cache:upstream.url:") and "must not have a path" in e for e in errors_of(raw))
     raw["upstream"]["url"] = "https://example.com"
     assert any("is not an Amazon ECR registry endpoint" in e for e in errors_of(raw))
 
@@ -140,10 +141,11 @@ def test_valid_project_names() -> None:
 def test_duplicate_node_names_and_addresses() -> None:
     raw = base()
     raw["nodes"]["hosts"][1]["name"] = "n1"
-    assert any("harbor-cache:nodes" in e and "two nodes have the name 'n1'" in e for e in errors_of(raw))
+    assert "harbor-cache:nodes.hosts[1].name: 'n1' is also hosts[0]'s name: each node must be listed once" \
+        in errors_of(raw)
     raw = base()
     raw["nodes"]["hosts"][1]["address"] = "10.0.0.11"
-    assert any("two nodes have the address '10.0.0.11'" in e for e in errors_of(raw))
+    assert any(e.startswith("harbor-cache:nodes.hosts[1].address: '10.0.0.11' is also") for e in errors_of(raw))
 
 
 def test_proxy_project_as_replication_destination() -> None:
@@ -213,10 +215,11 @@ def test_replication_triggers_harbor_accepts(trigger: str) -> None:
 
 def test_settings_and_provider_check_share_the_cron_rule() -> None:
     from components import rules
+    from components.harbor_api import replication
     from components.settings import sections
 
-    # One parser: the settings validator calls the rule the ReplicationPolicy provider's check uses.
-    assert sections.cron_problem is rules.cron_problem
+    # One parser: the settings validator and the ReplicationPolicy provider's check both call rules.cron_problem.
+    assert sections.rules is rules and replication.rules is rules
 
 
 @pytest.mark.parametrize(("raw_key", "value", "key"), [
@@ -241,9 +244,11 @@ def test_cross_section_problems_are_one_error_each_naming_its_key() -> None:
 def test_expose_requires_node_reachable_address() -> None:
     raw = base()
     raw["harbor"]["expose"] = {"type": "nodePort"}
-    assert any("nodeAddress is required with type nodePort" in e for e in errors_of(raw))
+    assert any(e.startswith("harbor-cache:harbor.expose.nodeAddress: is required with type nodePort")
+               for e in errors_of(raw))
     raw["harbor"]["expose"] = {"type": "clusterIP"}
-    assert any("clusterIP is required with type clusterIP" in e for e in errors_of(raw))
+    assert any(e.startswith("harbor-cache:harbor.expose.clusterIP: is required with type clusterIP")
+               for e in errors_of(raw))
 
 
 def test_rewrite_needs_nodes_that_trust_and_resolve_harbor() -> None:

@@ -17,7 +17,7 @@ NAMES = PinnedSecretNames.for_release("harbor")
 
 def settings(**harbor: Any) -> Settings:
     raw = {"harbor": {"tlsMode": "http", "expose": {"type": "nodePort", "nodeAddress": "10.0.0.11"}, **harbor},
-           "upstream": {"url": ECR, "accessKeyId": "AKIA"}}
+           "upstream": {"url": ECR, "accessKeyId": "AKIAIOSFODNN7EXAMPLE"}}
     return validate(raw, SECRETS)
 
 

@@ -18,8 +18,11 @@ from components.settings import SECRET_KEYS
 from tests.support.pulumi_mocks import mocked_runtime
 
 ROOT = Path(__file__).resolve().parents[2]
-FAKE_SECRETS = {"adminPassword": "admin-pw-123", "upstreamSecretKey": "aws-secret-456",
-                "sshPrivateKey": "-----BEGIN OPENSSH PRIVATE KEY-----\nfake\n-----END OPENSSH PRIVATE KEY-----\n"}
+# Each passes the deploy-time secret checks (Harbor's password rule; an unencrypted OpenSSH key header).
+FAKE_SECRETS = {"adminPassword": "Admin-pw-123", "upstreamSecretKey": "aws-secret-456",
+                "sshPrivateKey": "-----BEGIN OPENSSH PRIVATE KEY-----\n"
+                                 "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAA=\n"
+                                 "-----END OPENSSH PRIVATE KEY-----\n"}
 SECRET_SIG = ("4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270")
 # What PinnedSecretValues' provider would have generated at create (the mocks stand in for the provider).
 FAKE_PINNED = {role: {"value": f"pinned-{role}-789"} for role in pinned_secrets.ROLES}
