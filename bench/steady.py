@@ -30,9 +30,10 @@ MINIMAL = ROOT / "bench" / "minimal_program"
 HARBOR_TYPES = "pulumi-python:dynamic/harbor:"
 
 
-def settings(box: Sandbox, work: Path) -> dict[str, Any]:
-    """harbor-cache values for this sandbox (as the e2e lifecycle uses them, all nodes, replication on)."""
-    return box.stack_values(work, "bench")
+def settings(box: Sandbox) -> dict[str, Any]:
+    """harbor-cache values for this sandbox (as the e2e lifecycle uses them: the real chart, all nodes,
+    replication on)."""
+    return box.stack_values("bench")
 
 
 def counts(box: Sandbox) -> dict[str, int]:
@@ -52,7 +53,7 @@ def harbor_stack(base: Path, box: Sandbox, private_key: str) -> auto.Stack:
     """The harbor-cache program (temp copy) as stack ``steady`` with this sandbox's settings and secrets."""
     work = copy_project(base / "program")
     st = stack(work, "steady", engine_env(base / "state"), python_project("harbor-cache", "benchmark copy"))
-    StackFile(work, "steady").set(settings(box, work))
+    StackFile(work, "steady").set(settings(box))
     for key, value in (("adminPassword", box.spec.admin_password), ("upstreamSecretKey", "bench-secret"),
                        ("sshPrivateKey", private_key)):
         st.set_config(f"harbor-cache:{key}", auto.ConfigValue(value, secret=True))

@@ -2,8 +2,10 @@
 
 An explicit `expose.type`, an externalURL whose scheme matches the TLS mode, TLS off in HTTP mode and the
 cert-manager secret in HTTPS mode, a node-reachable endpoint, real volume sizes, Trivy off for a pure cache,
-Recreate with RWO volumes. No secret is ever a Helm value: the admin password and Harbor's internal secrets live
-in Secrets the chart reads (`existingSecret*`), named by `PinnedSecretNames` and created by HarborRelease.
+Recreate with RWO volumes, the database job logger with several jobservice replicas. No secret is a value here:
+the admin password and Harbor's internal secrets live in Secrets the chart reads (`existingSecret*`), named by
+`PinnedSecretNames` and created by HarborRelease (which also adds the generated internal database password, the
+one secret the chart takes only as a value, as a Pulumi secret).
 """
 
 from __future__ import annotations
@@ -104,6 +106,11 @@ def _ha_values(settings: Settings) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for component in ("core", "jobservice", "registry", "portal", "nginx"):
         values[component] = {"replicas": ha.replicas}
+    if ha.replicas > 1:
+        # The chart's default file job logger puts every jobservice replica on one ReadWriteOnce volume; the
+        # database logger (the HA guide's choice) writes job logs to the external database, and the chart then
+        # makes no job-log volume at all.
+        values["jobservice"]["jobLoggers"] = ["database"]
     if ha.external_database:
         db = ha.external_database
         values["database"] = {"type": "external", "external": {

@@ -3,6 +3,9 @@
 The harbor chart would regenerate its internal secrets (core and jobservice secrets, the XSRF key, the
 registry password and htpasswd, the token service key pair) on every render, which restarts every pod on each
 `pulumi up`. So the program keeps them in Secrets of its own (`existingSecret*` values, see harbor_values.py).
+The internal database's password is generated here too, but the chart takes it only as a value
+(`database.internal.password`), so HarborRelease passes it as a secret value instead of a Secret
+(`database_password`; absent in stacks made before it existed, see harbor.py).
 
 `PinnedSecretValues` is a dynamic resource whose provider generates the values in `create` only: a preview or
 an up of an existing stack generates nothing, and the values are secret outputs (never plaintext in state).
@@ -74,7 +77,8 @@ class PinnedSecretValuesProvider(ResourceProvider):
     """Generates the values in `create`; never changes them afterwards (no diff, no update)."""
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        return CreateResult(f"{props.get('release', 'harbor')}-pinned", {**props, "values": generate_pinned_values()})
+        outs = {**props, "values": generate_pinned_values(), "database_password": _random(32)}
+        return CreateResult(f"{props.get('release', 'harbor')}-pinned", outs)
 
     def diff(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> DiffResult:
         # The values are made once: a changed release name renames the Secrets, which keep these values.
@@ -82,10 +86,14 @@ class PinnedSecretValuesProvider(ResourceProvider):
 
 
 class PinnedSecretValues(Resource, module="generated", name="PinnedSecretValues"):
-    """Harbor's internal secret values for one release, made once at create; `values` is a secret output."""
+    """Harbor's internal secret values for one release, made once at create; `values` (role -> Secret data) and
+    `database_password` (None in stacks created before it existed) are secret outputs."""
 
     values: pulumi.Output[dict[str, dict[str, str]]]
+    database_password: pulumi.Output[str | None]
 
     def __init__(self, resource_name: str, *, release: str, opts: pulumi.ResourceOptions | None = None) -> None:
-        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["values"]))
-        super().__init__(PinnedSecretValuesProvider(), resource_name, {"release": release, "values": None}, opts)
+        opts = pulumi.ResourceOptions.merge(
+            opts, pulumi.ResourceOptions(additional_secret_outputs=["values", "database_password"]))
+        props = {"release": release, "values": None, "database_password": None}
+        super().__init__(PinnedSecretValuesProvider(), resource_name, props, opts)

@@ -2,13 +2,14 @@
 
 ``components/`` is the product that `pulumi up` deploys; ``lab/`` is everything it is tried against here:
 
-- ``kube``: a local etcd + kube-apiserver (``scripts/kube-local``);
-- ``controllers``: stand-ins for the cert-manager and Kyverno controllers (and the namespace/garbage collectors);
+- ``kube``: a local etcd, kube-apiserver and kube-controller-manager (``scripts/kube-local``), and the real
+  cert-manager and Kyverno CRDs from the Go module cache;
+- ``controllers``: stand-ins for the cert-manager and Kyverno controllers;
 - ``testbed``: network-namespace nodes with sshd + containerd, an upstream registry and Harbor's pull path;
 - ``harbor_double``: a Harbor API double that follows Harbor's swagger;
 - ``sandbox``: all of the above together for the ``sandbox`` stack (README's first command);
 - ``engine``, ``project``: running the Pulumi engine on a temp copy of the program.
 
-One command line for all of it: ``python -m lab --help``. Data files (the stand-in chart, CRDs, the sandbox's
-public SSH key) are in ``lab/files``.
+One command line for all of it: ``python -m lab --help``. The sandbox's public SSH key is in ``lab/files``; the
+real Harbor charts are used where they are, in ``../shared/charts`` (``lab.paths.harbor_chart``).
 """

@@ -11,11 +11,11 @@ from typing import Any
 
 import yaml
 
-from lab.paths import CHART, ROOT
+from lab.paths import ROOT
 
 NAMESPACE = "harbor-cache"
 PROGRAM_FILES = ("__main__.py", "Pulumi.yaml", "requirements.txt")
-PROGRAM_DIRS = ("components", str(CHART.relative_to(ROOT)))  # the stand-in chart, at the same relative path
+PROGRAM_DIRS = ("components",)  # the Harbor chart is installed from ../shared/charts by absolute path
 
 
 def copy_project(dest: Path) -> Path:

@@ -64,14 +64,6 @@ class KubeClient:
         headers = {"Content-Type": "application/apply-patch+yaml"}
         self.request("PATCH", path, json=obj, params={**MANAGER, "force": "true"}, headers=headers)
 
-    def delete(self, path: str) -> None:
-        """DELETE path (an object or a collection); a missing one is fine."""
-        self.request("DELETE", path)
-
-    def put(self, path: str, obj: dict[str, Any]) -> None:
-        """PUT obj at path."""
-        self.request("PUT", path, json=obj)
-
     def close(self) -> None:
         """Drop the session and the private copies of the credentials."""
         self.session.close()

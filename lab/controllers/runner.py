@@ -11,7 +11,6 @@ import requests
 
 from lab.controllers.cert_manager import CertManager
 from lab.controllers.client import KubeClient
-from lab.controllers.collectors import Collectors
 from lab.controllers.kyverno import Kyverno
 
 log = logging.getLogger(__name__)
@@ -20,17 +19,10 @@ log = logging.getLogger(__name__)
 class FakeControllers:
     """Marks cert-manager and Kyverno objects Ready and writes Certificate Secrets, once or in a loop."""
 
-    def __init__(
-        self,
-        kubeconfig: str | Path,
-        cluster_resource_namespace: str = "cert-manager",
-        finalize_namespaces: bool = True,
-    ) -> None:
+    def __init__(self, kubeconfig: str | Path, cluster_resource_namespace: str = "cert-manager") -> None:
         self.client = KubeClient(kubeconfig)
-        self.finalize_namespaces = finalize_namespaces
         self.cert_manager = CertManager(self.client, cluster_resource_namespace)
         self.kyverno = Kyverno(self.client)
-        self.collectors = Collectors(self.client)
         self.errors: list[str] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -40,8 +32,6 @@ class FakeControllers:
         actions: list[str] = []
         for _ in range(max_passes):
             done = [*self.cert_manager.reconcile(), *self.kyverno.reconcile()]
-            if self.finalize_namespaces:
-                done += self.collectors.reconcile()
             actions += done
             if not done:
                 break

@@ -1,5 +1,8 @@
 """``python -m lab kube [--state-dir DIR] start [--crds] [--timeout S] | stop | status | env`` (scripts/kube-local).
 
+etcd, kube-apiserver and kube-controller-manager; ``--crds`` also applies the real cert-manager and Kyverno CRDs
+(from the Go module cache, lab/kube/crds.py).
+
 The state folder (default $HARBOR_CACHE_KUBE_STATE or <repo>/.state/kube-local) holds the certificates, the
 admin kubeconfig, etcd's data, the logs and the process ids. Ports are free ones picked at start, so this
 can run next to the test suite's own instances. `eval "$(scripts/kube-local env)"` points kubectl at it.
@@ -13,9 +16,10 @@ import shlex
 import sys
 from pathlib import Path
 
+from lab.kube.crds import crd_files
 from lab.kube.local import LocalKube
 from lab.kube.tools import KubeError
-from lab.paths import CRDS, ROOT
+from lab.paths import ROOT
 
 
 def default_state_dir() -> Path:
@@ -24,7 +28,7 @@ def default_state_dir() -> Path:
 
 
 def cmd_start(kube: LocalKube, args: argparse.Namespace) -> int:
-    """Start (or report the running instance) and optionally apply the lab's CRDs."""
+    """Start (or report the running instance) and optionally apply the cert-manager and Kyverno CRDs."""
     if kube.is_ready():
         print(f"already running: {kube.server_url}", file=sys.stderr)
     else:
@@ -32,14 +36,14 @@ def cmd_start(kube: LocalKube, args: argparse.Namespace) -> int:
         kube.start()
         print(f"started {kube.server_url} in {kube.start_seconds:.1f}s", file=sys.stderr)
     if args.crds:
-        names = kube.apply_manifests([CRDS])
-        print(f"applied {len(names)} CRDs from {CRDS.relative_to(ROOT)}", file=sys.stderr)
+        names = kube.apply_manifests(crd_files())
+        print(f"applied {len(names)} cert-manager and Kyverno CRDs from the Go module cache", file=sys.stderr)
     print(f'kubeconfig: {kube.kubeconfig_path}\nuse it: eval "$(scripts/kube-local env)"', file=sys.stderr)
     return 0
 
 
 def cmd_stop(kube: LocalKube, _args: argparse.Namespace) -> int:
-    """Stop both processes and remove the cluster's data (logs stay)."""
+    """Stop the processes and remove the cluster's data (logs stay)."""
     was = kube.pids
     kube.stop()
     print("stopped" if was else "not running", file=sys.stderr)
@@ -70,12 +74,12 @@ def cmd_env(kube: LocalKube, _args: argparse.Namespace) -> int:
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``kube`` and its actions."""
-    parser = subparsers.add_parser("kube", help="local etcd + kube-apiserver (scripts/kube-local)",
-                                   description=__doc__.split("\n")[0])
+    parser = subparsers.add_parser("kube", description=__doc__.split("\n")[0],
+                                   help="local etcd, kube-apiserver and kube-controller-manager (scripts/kube-local)")
     parser.add_argument("--state-dir", type=Path, default=default_state_dir(), help="state folder")
     sub = parser.add_subparsers(dest="action", required=True)
-    start = sub.add_parser("start", help="start etcd and kube-apiserver, wait for /readyz")
-    start.add_argument("--crds", action="store_true", help="also apply lab/files/crds (cert-manager, Kyverno)")
+    start = sub.add_parser("start", help="start etcd, kube-apiserver and kube-controller-manager, wait for them")
+    start.add_argument("--crds", action="store_true", help="also apply the real cert-manager and Kyverno CRDs")
     start.add_argument("--timeout", type=float, default=90.0, help="seconds to wait for /readyz")
     start.set_defaults(kube_command=cmd_start)
     sub.add_parser("stop", help="stop and clean up").set_defaults(kube_command=cmd_stop)

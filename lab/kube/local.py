@@ -1,4 +1,9 @@
-"""A local Kubernetes control plane (etcd + kube-apiserver on loopback) for the sandbox, tests and people.
+"""A local Kubernetes control plane (etcd, kube-apiserver and kube-controller-manager on loopback) for the
+sandbox, tests and people.
+
+kube-controller-manager runs Kubernetes' own controllers (CONTROLLERS): namespace deletion, garbage collection
+(owner references, foreground deletion), Deployments -> ReplicaSets -> Pods, StatefulSets, service accounts and
+their tokens, PVC protection. No scheduler or kubelet runs, so Pods stay Pending.
 
 Each instance lives in its own state folder and picks free ports, so several can run side by side. Processes
 are started in their own session and recorded in ``state.json``, so another process (the CLI's ``stop``) can
@@ -21,10 +26,18 @@ from types import TracebackType
 from typing import Any
 
 from lab.kube.pki import kubeconfig_text, make_pki
-from lab.kube.tools import KubeError, apply_manifests, find_binaries, run_kubectl
+from lab.kube.tools import KubeError, apply_manifests, find_binaries, find_controller_manager, run_kubectl
 from lab.processes import free_port, pid_alive, process_start_time, stop_process_group, tail
 
 SERVICE_CIDR = "10.0.0.0/24"
+COMPONENTS = ("etcd", "apiserver", "controller-manager")
+CONTROLLERS = (
+    "namespace-controller", "garbage-collector-controller", "deployment-controller", "replicaset-controller",
+    "statefulset-controller", "daemonset-controller", "job-controller", "serviceaccount-controller",
+    "serviceaccount-token-controller", "root-ca-certificate-publisher-controller",
+    "persistentvolumeclaim-protection-controller", "persistentvolume-protection-controller",
+    "endpointslice-controller",
+)
 
 
 class _PortTaken(KubeError):
@@ -32,7 +45,7 @@ class _PortTaken(KubeError):
 
 
 class LocalKube:
-    """etcd plus kube-apiserver on 127.0.0.1 with an admin kubeconfig, rooted in ``state_dir``.
+    """etcd, kube-apiserver and kube-controller-manager on 127.0.0.1 with an admin kubeconfig, in ``state_dir``.
 
     Use ``with LocalKube(path) as kube:`` or ``start()``/``stop()``. ``LocalKube(path)`` on the folder of a
     running instance (started by another process) attaches to it, so ``stop()`` works from anywhere.
@@ -44,6 +57,7 @@ class LocalKube:
         self.pki_dir = self.state_dir / "pki"
         self.log_dir = self.state_dir / "logs"
         self.kubeconfig_path = self.state_dir / "kubeconfig"
+        self.controller_manager_kubeconfig = self.state_dir / "controller-manager.kubeconfig"
         self.state_file = self.state_dir / "state.json"
         self.start_seconds: float | None = None
         self._procs: dict[str, subprocess.Popen[bytes]] = {}  # children of this process, to reap them
@@ -68,14 +82,14 @@ class LocalKube:
         """Process ids by component (empty when not started)."""
         return {
             name: self._state[name]["pid"]
-            for name in ("etcd", "apiserver")
+            for name in COMPONENTS
             if "pid" in self._state.get(name, {})
         }
 
     def is_running(self) -> bool:
-        """Both processes are alive."""
+        """All three processes are alive."""
         pids = self.pids
-        return len(pids) == 2 and all(
+        return len(pids) == len(COMPONENTS) and all(
             pid_alive(pid, self._state[name]["start_time"]) for name, pid in pids.items()
         )
 
@@ -88,7 +102,8 @@ class LocalKube:
         return {"KUBECONFIG": str(self.kubeconfig_path)}
 
     def start(self) -> LocalKube:
-        """Start etcd and kube-apiserver and wait for /readyz; a no-op if this instance already runs."""
+        """Start etcd, kube-apiserver and kube-controller-manager and wait until they answer; a no-op if this
+        instance already runs."""
         if self.is_ready():
             return self
         self.stop()  # stale or half-started: clean it first
@@ -109,18 +124,18 @@ class LocalKube:
         return self
 
     def stop(self, keep_logs: bool = True) -> None:
-        """Stop both processes and remove etcd data, certificates, kubeconfig and state (logs stay)."""
+        """Stop the processes and remove etcd data, certificates, kubeconfigs and state (logs stay)."""
         pids = self.pids
-        for name in ("apiserver", "etcd"):
+        for name in reversed(COMPONENTS):
             if name in pids:
                 stop_process_group(pids[name], self._state[name]["start_time"])
         for proc in self._procs.values():
             proc.poll()
         self._procs = {}
         self._state = {}
-        for path in (self.state_dir / "etcd-data", self.pki_dir):
+        for path in (self.state_dir / "etcd-data", self.pki_dir, self.state_dir / "controller-manager-certs"):
             shutil.rmtree(path, ignore_errors=True)
-        for path in (self.kubeconfig_path, self.state_file):
+        for path in (self.kubeconfig_path, self.controller_manager_kubeconfig, self.state_file):
             path.unlink(missing_ok=True)
         if not keep_logs:
             shutil.rmtree(self.log_dir, ignore_errors=True)
@@ -176,16 +191,22 @@ class LocalKube:
     def _start_once(self, apiserver: Path, etcd: Path) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         make_pki(self.pki_dir)
-        ports = [free_port() for _ in range(3)]
-        while len(set(ports)) < 3:
-            ports = [free_port() for _ in range(3)]
-        etcd_port, peer_port, api_port = ports
-        self._state = {"etcd": {"port": etcd_port, "peer_port": peer_port}, "apiserver": {"port": api_port}}
+        ports = [free_port() for _ in range(4)]
+        while len(set(ports)) < 4:
+            ports = [free_port() for _ in range(4)]
+        etcd_port, peer_port, api_port, kcm_port = ports
+        self._state = {"etcd": {"port": etcd_port, "peer_port": peer_port}, "apiserver": {"port": api_port},
+                       "controller-manager": {"port": kcm_port}}
         self._spawn("etcd", self._etcd_argv(etcd, etcd_port, peer_port))
         self._spawn("apiserver", self._apiserver_argv(apiserver, etcd_port, api_port))
-        self.kubeconfig_path.write_text(kubeconfig_text(self.server_url, self.pki_dir))
-        self.kubeconfig_path.chmod(0o600)
+        for path, client in ((self.kubeconfig_path, "admin"), (self.controller_manager_kubeconfig,
+                                                               "controller-manager")):
+            path.write_text(kubeconfig_text(self.server_url, self.pki_dir, client=client))
+            path.chmod(0o600)
         self._wait_ready()
+        # Looked up once the API server runs (a missing build is named then, with the fix).
+        self._spawn("controller-manager", self._controller_manager_argv(find_controller_manager(), kcm_port))
+        self._wait_controller_manager()
 
     def _etcd_argv(self, etcd: Path, port: int, peer_port: int) -> list[str]:
         client, peer = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{peer_port}"
@@ -225,6 +246,23 @@ class LocalKube:
             "--v=0",
         ]
 
+    def _controller_manager_argv(self, binary: Path, port: int) -> list[str]:
+        pki = self.pki_dir
+        return [
+            str(binary),
+            f"--kubeconfig={self.controller_manager_kubeconfig}",
+            f"--controllers={','.join(CONTROLLERS)}",
+            "--use-service-account-credentials=false",
+            f"--service-account-private-key-file={pki / 'sa.key'}",
+            f"--root-ca-file={pki / 'ca.crt'}",
+            "--leader-elect=false",
+            "--bind-address=127.0.0.1",
+            f"--secure-port={port}",
+            f"--cert-dir={self.state_dir / 'controller-manager-certs'}",
+            "--profiling=false",
+            "--v=0",
+        ]
+
     def _get(self, path: str) -> tuple[int, str]:
         """GET path with the admin certificate; (0, error) when unreachable."""
         try:
@@ -238,8 +276,9 @@ class LocalKube:
             return 0, str(err)
 
     def _check_alive(self) -> None:
-        for name in ("etcd", "apiserver"):
-            if not pid_alive(self._state[name]["pid"], self._state[name]["start_time"]):
+        for name in COMPONENTS:
+            proc = self._state.get(name, {})
+            if "pid" in proc and not pid_alive(proc["pid"], proc["start_time"]):
                 log = tail(self.log_dir / f"{name}.log", offset=self._state[name]["log_offset"])
                 if "address already in use" in log:
                     raise _PortTaken(f"{name}: port taken")
@@ -262,4 +301,30 @@ class LocalKube:
             f"(last /readyz: {status} {detail.strip()[-1500:]}).\n"
             f"Last lines of {self.log_dir / 'apiserver.log'}:\n"
             + tail(self.log_dir / "apiserver.log", offset=self._state["apiserver"]["log_offset"])
+        )
+
+    def _wait_controller_manager(self) -> None:
+        """Wait for kube-controller-manager's /healthz (its own self-signed serving certificate)."""
+        port = self._state["controller-manager"]["port"]
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE  # loopback only; the certificate is one it made for itself at start
+        deadline = time.monotonic() + self.ready_timeout
+        last = ""
+        while time.monotonic() < deadline:
+            self._check_alive()
+            try:
+                url = f"https://127.0.0.1:{port}/healthz"
+                with urllib.request.urlopen(url, context=ctx, timeout=5) as resp:  # noqa: S310 (https)
+                    if resp.status == 200:
+                        return
+            except urllib.error.HTTPError as err:
+                last = f"{err.code} {err.read().decode(errors='replace')[-500:]}"
+            except OSError as err:
+                last = str(err)
+            time.sleep(0.1)
+        log = self.log_dir / "controller-manager.log"
+        raise KubeError(
+            f"kube-controller-manager not healthy after {self.ready_timeout:.0f}s (last /healthz: {last}).\n"
+            f"Last lines of {log}:\n" + tail(log, offset=self._state["controller-manager"]["log_offset"])
         )

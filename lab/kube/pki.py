@@ -51,8 +51,17 @@ def _signed_cert(pki: Path, name: str, subject: str, extensions: Sequence[str]) 
     ext.unlink()
 
 
+CLIENTS = {
+    "admin": "/O=system:masters/CN=harbor-cache-admin",
+    # kube-controller-manager runs every controller under its own identity (--use-service-account-credentials
+    # =false), so it needs all of them: the garbage collector and namespace controller touch every kind.
+    "controller-manager": "/O=system:masters/CN=system:kube-controller-manager",
+}
+
+
 def make_pki(pki: Path) -> None:
-    """Create a CA, the apiserver serving cert, an admin client cert and the service-account key pair."""
+    """Create a CA, the apiserver serving cert, client certs (admin, controller manager) and the
+    service-account key pair the API server verifies and the controller manager signs tokens with."""
     pki.mkdir(parents=True, exist_ok=True)
     _new_key(pki / "ca.key")
     _openssl(
@@ -86,22 +95,23 @@ def make_pki(pki: Path) -> None:
             f"subjectAltName={sans}",
         ],
     )
-    _signed_cert(
-        pki,
-        "admin",
-        "/O=system:masters/CN=harbor-cache-admin",
-        [
-            "basicConstraints=critical,CA:FALSE",
-            "keyUsage=critical,digitalSignature",
-            "extendedKeyUsage=clientAuth",
-        ],
-    )
+    for name, subject in CLIENTS.items():
+        _signed_cert(
+            pki,
+            name,
+            subject,
+            [
+                "basicConstraints=critical,CA:FALSE",
+                "keyUsage=critical,digitalSignature",
+                "extendedKeyUsage=clientAuth",
+            ],
+        )
     _new_key(pki / "sa.key")
     _openssl("pkey", "-in", str(pki / "sa.key"), "-pubout", "-out", str(pki / "sa.pub"))
 
 
-def kubeconfig_text(server: str, pki: Path, name: str = "harbor-cache-local") -> str:
-    """An admin kubeconfig with the CA, client certificate and key embedded."""
+def kubeconfig_text(server: str, pki: Path, name: str = "harbor-cache-local", client: str = "admin") -> str:
+    """A kubeconfig for one of the CLIENTS (default: admin) with the CA, client certificate and key embedded."""
 
     def b64(file: str) -> str:
         return base64.b64encode((pki / file).read_bytes()).decode()
@@ -110,8 +120,8 @@ def kubeconfig_text(server: str, pki: Path, name: str = "harbor-cache-local") ->
         "apiVersion: v1\nkind: Config\n"
         f"clusters:\n- name: {name}\n  cluster:\n    server: {server}\n"
         f"    certificate-authority-data: {b64('ca.crt')}\n"
-        f"users:\n- name: {name}-admin\n  user:\n"
-        f"    client-certificate-data: {b64('admin.crt')}\n    client-key-data: {b64('admin.key')}\n"
-        f"contexts:\n- name: {name}\n  context:\n    cluster: {name}\n    user: {name}-admin\n"
+        f"users:\n- name: {name}-{client}\n  user:\n"
+        f"    client-certificate-data: {b64(client + '.crt')}\n    client-key-data: {b64(client + '.key')}\n"
+        f"contexts:\n- name: {name}\n  context:\n    cluster: {name}\n    user: {name}-{client}\n"
         f"    namespace: default\ncurrent-context: {name}\n"
     )

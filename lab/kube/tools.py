@@ -1,4 +1,5 @@
-"""The local control plane's tools: errors, the pinned kube-apiserver + etcd build, and kubectl."""
+"""The local control plane's tools: errors, the pinned kube-apiserver + etcd and kube-controller-manager builds,
+and kubectl."""
 
 from __future__ import annotations
 
@@ -18,8 +19,7 @@ class KubeError(RuntimeError):
 
 
 class KubeToolsMissing(KubeError):
-    """kube-apiserver or etcd has not been built yet."""
-
+    """kube-apiserver, etcd or kube-controller-manager has not been built yet."""
 
 
 def find_binaries() -> tuple[Path, Path]:
@@ -38,13 +38,29 @@ def find_binaries() -> tuple[Path, Path]:
     )
 
 
+def find_controller_manager() -> Path:
+    """kube-controller-manager: the pinned build in the tool cache (same Kubernetes version as kube-apiserver),
+    else from PATH."""
+    version = read_versions()["KUBE_VERSION"]
+    folder = tools_root() / f"kube-controller-manager-{version}"
+    binary = folder / "bin" / "kube-controller-manager"
+    if (folder / ".done").exists() and binary.is_file():
+        return binary
+    on_path = shutil.which("kube-controller-manager")
+    if on_path:
+        return Path(on_path)
+    raise KubeToolsMissing(
+        f"kube-controller-manager {version} is not built: expected it in {folder}/bin "
+        f"(HARBOR_CACHE_TOOLS={tools_root()}). Run scripts/setup (or scripts/build-tools kcm) first."
+    )
+
+
 def kubectl_path() -> str:
     """kubectl from $KUBECTL or PATH."""
     found = os.environ.get("KUBECTL") or shutil.which("kubectl")
     if not found:
         raise KubeError("kubectl not found on PATH (Debian: apt-get install kubectl); or set $KUBECTL")
     return found
-
 
 
 def run_kubectl(
@@ -63,20 +79,13 @@ def apply_manifests(paths: Iterable[str | os.PathLike[str]], kubeconfig: str | o
 
     Returns the applied object names (``kind.group/name``).
     """
-    names: list[str] = []
-    for path in paths:
-        proc = run_kubectl(
-            kubeconfig,
-            "apply",
-            "--server-side",
-            "--force-conflicts",
-            f"--field-manager={FIELD_MANAGER}",
-            "-o",
-            "name",
-            "-f",
-            str(path),
-        )
-        names += [line.strip() for line in proc.stdout.splitlines() if line.strip()]
+    files = [arg for path in paths for arg in ("-f", str(path))]
+    if not files:
+        return []
+    proc = run_kubectl(
+        kubeconfig, "apply", "--server-side", "--force-conflicts", f"--field-manager={FIELD_MANAGER}",
+        "-o", "name", *files)
+    names = [line.strip() for line in proc.stdout.splitlines() if line.strip()]
     crds = [n for n in names if n.startswith("customresourcedefinition.")]
     if crds:
         run_kubectl(kubeconfig, "wait", "--for=condition=Established", "--timeout=60s", *crds)

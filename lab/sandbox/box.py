@@ -1,11 +1,12 @@
 """A whole harbor-cache sandbox on this machine, shared by ``scripts/sandbox``, the e2e tests and the benchmarks
 (needs root).
 
-Pieces: a local etcd + kube-apiserver (``LocalKube``) with the cert-manager and Kyverno CRDs of lab/files/crds,
-the fake controllers in the background, the node test bed (namespace nodes with sshd + containerd, the
-upstream registry, Harbor's pull path on ``harbor_port``) and the Harbor API double on loopback. Everything
-lives in one directory; ``sandbox.json`` there records addresses and process ids, so ``Sandbox.attach(dir)``
-works from another process (``scripts/sandbox status|down``).
+Pieces: a local etcd, kube-apiserver and kube-controller-manager (``LocalKube``) with the real cert-manager and
+Kyverno CRDs (lab/kube/crds.py), the stand-in cert-manager and Kyverno controllers in the background, the node
+test bed (namespace nodes with sshd + containerd, the upstream registry, Harbor's pull path on ``harbor_port``)
+and the Harbor API double on loopback. The Helm release installs the real Harbor chart from ../shared/charts
+(``chart_values``). Everything lives in one directory; ``sandbox.json`` there records addresses and process
+ids, so ``Sandbox.attach(dir)`` works from another process (``scripts/sandbox status|down``).
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from components.settings.sections import ChartRef
 from lab.harbor_double.client import DoubleClient
-from lab.kube import LocalKube
-from lab.paths import CHART, CRDS, ROOT
+from lab.kube import LocalKube, crd_files
+from lab.paths import ROOT, harbor_chart
 from lab.processes import pid_alive, process_start_time, stop_process_group
 from lab.testbed import (
     IMAGE_REPO,
@@ -42,6 +44,13 @@ def default_flavors(count: int = 3) -> list[str]:
     if count > 1 and (containerd2_bin() / "containerd").exists():
         flavors[-1] = "2"
     return flavors
+
+
+def chart_values(version: str | None = None) -> dict[str, str]:
+    """The ``harbor.chart`` setting for the real chart at `version` (default: the program's default version),
+    by its absolute path in ../shared/charts (ChartMissing when it is not there)."""
+    version = version or ChartRef().version
+    return {"name": "harbor", "version": version, "path": str(harbor_chart(version))}
 
 
 @dataclass
@@ -116,7 +125,7 @@ class Sandbox:
         (self.dir / "logs").mkdir(exist_ok=True)
         try:
             self.kube.start()
-            self.kube.apply_manifests([CRDS])
+            self.kube.apply_manifests(crd_files())
             self._spawn("fake-controllers", [sys.executable, "-m", "lab", "controllers",
                                              "--kubeconfig", str(self.kubeconfig)])
             self._start_double()
@@ -177,9 +186,10 @@ class Sandbox:
             "verifyImage": self.spec.image,
         }
 
-    def stack_values(self, work: Path, name: str, nodes: int | None = None) -> dict[str, Any]:
-        """harbor-cache settings for a program copied to `work` on this sandbox: HTTP, the stand-in chart,
-        proxy cache plus replication, the first `nodes` nodes (all when None); `name` labels the upstream."""
+    def stack_values(self, name: str, nodes: int | None = None) -> dict[str, Any]:
+        """harbor-cache settings for a program (a temp copy) on this sandbox: HTTP, the real chart at the
+        default version (chart_values), proxy cache plus replication, the first `nodes` nodes (all when None);
+        `name` labels the upstream."""
         spec = self.spec
         node_values = self.node_settings()
         if nodes is not None:
@@ -187,8 +197,7 @@ class Sandbox:
         return {
             "kubeconfig": str(self.kubeconfig),
             "harbor": {"tlsMode": "http",
-                       "chart": {"name": "harbor", "version": "1.18.2",
-                                 "path": str(work / CHART.relative_to(ROOT))},
+                       "chart": chart_values(),
                        "expose": {"type": "nodePort", "nodeAddress": spec.host_addr,
                                   "nodePorts": {"http": spec.harbor_port}},
                        "skipAwait": True, "timeoutSeconds": 120, "apiUrl": self.double.url},

@@ -1,4 +1,5 @@
-"""Fixtures for engine tests: a local Kubernetes API server (with stand-in controllers) shared by the session."""
+"""Fixtures for engine tests: a local Kubernetes control plane shared by the session (kube-controller-manager's own
+controllers, and the stand-in cert-manager and Kyverno controllers)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from tests.support.requirements import require_engine, require_kube
 
 @pytest.fixture(scope="session")
 def local_kube(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKube]:
-    """A running etcd + kube-apiserver on loopback for the whole session, with the fake controllers finishing
-    what kube-controller-manager would (foreground deletions, namespace finalization)."""
+    """etcd, kube-apiserver and kube-controller-manager on loopback for the whole session (namespaces, garbage
+    collection, Deployments -> Pods), with the stand-in cert-manager and Kyverno controllers beside them."""
     require_engine()
     require_kube()
     kube = LocalKube(Path(tmp_path_factory.mktemp("kube")))

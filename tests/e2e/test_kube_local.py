@@ -1,4 +1,5 @@
-"""The local control plane (lab/kube, scripts/kube-local), the lab's CRDs and the stand-in controllers."""
+"""The local control plane (lab/kube, scripts/kube-local): kube-controller-manager's controllers, the real
+cert-manager and Kyverno CRDs, and the stand-in cert-manager and Kyverno controllers."""
 
 from __future__ import annotations
 
@@ -16,9 +17,9 @@ import yaml
 from cryptography import x509
 
 from lab.controllers import FakeControllers
-from lab.kube import LocalKube
-from lab.paths import CRDS, read_versions
+from lab.kube import KubeError, LocalKube, crd_files
 from lab.paths import ROOT as REPO
+from lab.paths import read_versions
 from lab.processes import pid_alive
 from tests.support.requirements import require_kube
 
@@ -37,7 +38,7 @@ def kube(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKube]:
 
 @pytest.fixture(scope="module")
 def crds(kube: LocalKube) -> list[str]:
-    return kube.apply_manifests([CRDS])
+    return kube.apply_manifests(crd_files())
 
 
 def apply(kube: LocalKube, tmp_path: Path, *docs: dict[str, Any]) -> None:
@@ -92,17 +93,25 @@ def test_kubectl_talks_to_the_api_server(kube: LocalKube) -> None:
     assert kube.kubectl("auth", "can-i", "*", "*", "--all-namespaces").stdout.strip() == "yes"
 
 
-def test_sandbox_crds_register_the_kinds(kube: LocalKube, crds: list[str]) -> None:
+def test_sandbox_crds_register_the_kinds(kube: LocalKube, crds: list[str], tmp_path: Path) -> None:
     assert sorted(crds) == sorted(
         f"customresourcedefinition.apiextensions.k8s.io/{n}"
         for n in (
             "issuers.cert-manager.io",
             "clusterissuers.cert-manager.io",
             "certificates.cert-manager.io",
+            "certificaterequests.cert-manager.io",
             "clusterpolicies.kyverno.io",
             "policies.kyverno.io",
         )
     )
+    # the real CRDs (read from the Go module cache at the pinned versions) validate what they store
+    for path in crd_files():
+        assert "@v" + read_versions()["CERT_MANAGER_VERSION" if "cert-manager" in str(path) else "KYVERNO_VERSION"] \
+            in str(path)
+    bad = certificate("bad", "bad-tls", "none", dnsNames=["x.local"], privateKey={"algorithm": "DSA"})
+    with pytest.raises(KubeError, match=r"spec\.privateKey\.algorithm"):
+        apply(kube, tmp_path, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}, bad)
     resources = kube.kubectl("api-resources", "--api-group=cert-manager.io", "-o", "wide").stdout
     assert "ClusterIssuer" in resources and "Certificate" in resources
     scopes = {
@@ -155,7 +164,8 @@ CHAIN = [
         "apiVersion": "kyverno.io/v1",
         "kind": "ClusterPolicy",
         "metadata": {"name": "rewrite-ecr"},
-        "spec": {"rules": [{"name": "r", "mutate": {"patchStrategicMerge": {}}}]},
+        "spec": {"rules": [{"name": "r", "match": {"any": [{"resources": {"kinds": ["Pod"]}}]},
+                            "mutate": {"patchStrategicMerge": {"metadata": {"labels": {"x": "y"}}}}}]},
     },
 ]
 
@@ -255,6 +265,7 @@ def test_cli_runs_a_second_instance_and_stop_cleans_up(kube: LocalKube, tmp_path
 
 
 def test_deleted_namespace_is_emptied_and_goes_away(kube: LocalKube, crds: list[str], tmp_path: Path) -> None:
+    """kube-controller-manager's namespace controller empties and finalizes a deleted namespace."""
     doomed = [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "doomed"}},
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "left", "namespace": "doomed"}},
@@ -265,8 +276,24 @@ def test_deleted_namespace_is_emptied_and_goes_away(kube: LocalKube, crds: list[
     ]
     apply(kube, tmp_path, *doomed)
     kube.kubectl("delete", "namespace", "doomed", "--wait=false")
-    with FakeControllers(kube.kubeconfig_path).start(interval=0.2):
-        kube.kubectl("wait", "--for=delete", "namespace/doomed", "--timeout=30s")
+    kube.kubectl("wait", "--for=delete", "namespace/doomed", "--timeout=60s")
     apply(kube, tmp_path, doomed[0])
     leftovers = kube.kubectl("get", "configmap,certificate", "-n", "doomed", "-o", "name").stdout.split()
     assert [n for n in leftovers if "kube-root-ca" not in n] == []
+
+
+def test_deployments_make_pending_pods_and_foreground_deletion_collects_them(kube: LocalKube) -> None:
+    """Deployment -> ReplicaSet -> Pods (Pending: no scheduler or kubelet), owner references set by the
+    controllers; a foreground delete (as pulumi-kubernetes deletes) waits for the garbage collector."""
+    kube.kubectl("create", "deployment", "web", "-n", "default", "--image=registry.invalid/web:1", "--replicas=2")
+    kube.kubectl("wait", "-n", "default", "deployment/web", "--timeout=60s",
+                 "--for=jsonpath={.status.replicas}=2")
+    (rs,) = json.loads(kube.kubectl("get", "rs", "-n", "default", "-l", "app=web", "-o", "json").stdout)["items"]
+    assert rs["metadata"]["ownerReferences"][0]["kind"] == "Deployment"
+    pods = json.loads(kube.kubectl("get", "pods", "-n", "default", "-l", "app=web", "-o", "json").stdout)["items"]
+    assert len(pods) == 2
+    assert {p["metadata"]["ownerReferences"][0]["name"] for p in pods} == {rs["metadata"]["name"]}
+    assert {p["status"]["phase"] for p in pods} == {"Pending"}
+    kube.kubectl("delete", "deployment", "web", "-n", "default", "--cascade=foreground", "--timeout=60s")
+    left = kube.kubectl("get", "rs,pods", "-n", "default", "-l", "app=web", "-o", "name").stdout.split()
+    assert left == []

@@ -24,11 +24,13 @@ from typing import Any
 import pytest
 from pulumi import automation as auto
 
+from components.harbor_values import PinnedSecretNames
 from lab.engine import engine_env, python_project, stack
-from lab.paths import ROOT, TOOLS_BIN
+from lab.paths import ROOT, TOOLS_BIN, harbor_chart
 from lab.processes import free_port
 from lab.project import StackFile, copy_project, ssh_keypair
 from lab.sandbox import Sandbox, SandboxSpec
+from tests.support import chart_wiring as wiring
 from tests.support.lifecycle import Timings, certs_tree, containerd_pids, hosts_toml
 from tests.support.requirements import require_engine, require_root
 
@@ -100,8 +102,8 @@ def _free_subnet() -> str:
     pytest.fail(f"every e2e subnet {SUBNETS} is in use by another test bed")
 
 
-def _initial_values(box: Sandbox, work: Path) -> dict[str, Any]:
-    return box.stack_values(work, "e2e", nodes=INITIAL_NODES)
+def _initial_values(box: Sandbox) -> dict[str, Any]:
+    return box.stack_values("e2e", nodes=INITIAL_NODES)
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +129,7 @@ def life(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lifecycle]:
         backend.mkdir()
         st = stack(work, STACK, engine_env(backend), python_project("harbor-cache", "e2e copy"))
         config = StackFile(work, STACK)
-        config.set(_initial_values(box, work))
+        config.set(_initial_values(box))
         for key, value in (("adminPassword", password), ("upstreamSecretKey", upstream_secret),
                            ("sshPrivateKey", private_key)):
             st.set_config(f"harbor-cache:{key}", auto.ConfigValue(value, secret=True))
@@ -150,6 +152,25 @@ def life(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lifecycle]:
                               note="seconds of wall-clock time; the e2e tier's engine operations on this machine")
 
 
+def _assert_chart_wiring(life: Lifecycle, namespace: str) -> None:
+    """What the real chart rendered, on the stored objects: pods from kube-controller-manager (Pending), every
+    reference to a pinned Secret names a key it has, RWO volumes with Recreate, no chart default password."""
+    kube = life.box.kube
+    kube.kubectl("wait", "-n", namespace, "deployment", "--all", "--for=jsonpath={.status.replicas}=1",
+                 "--timeout=60s")
+    assert {p["status"]["phase"] for p in wiring.items(kube, "pods", namespace)} == {"Pending"}
+    names = PinnedSecretNames.for_release("harbor")
+    pinned = {getattr(names, f) for f in PinnedSecretNames.__dataclass_fields__}
+    problems, used = wiring.pinned_secret_problems(kube, namespace, pinned)
+    assert not problems, problems
+    assert used == pinned, f"pinned Secrets the chart does not read: {pinned - used}"
+    problems = wiring.recreate_problems(kube, namespace, ("harbor-registry", "harbor-jobservice"))
+    assert not problems, problems
+    chart = harbor_chart(life.config.values()["harbor"]["chart"]["version"])
+    problems = wiring.default_password_problems(kube, namespace, chart)
+    assert not problems, problems
+
+
 # ---------------------------------------------------------------------------------------------------- tests
 
 
@@ -158,7 +179,7 @@ def test_up_creates_everything(life: Lifecycle) -> None:
     assert result.summary.result == "succeeded"
     assert set(_changes(result.summary)) == {"create"}, _changes(result.summary)
 
-    # Kubernetes: namespace, pinned Secrets (admin password from the stack secret), the chart's objects.
+    # Kubernetes: namespace, pinned Secrets (admin password from the stack secret), the real chart's objects.
     life.kube_json("get", "namespace", NS)
     names = {s["metadata"]["name"] for s in life.kube_json("get", "secrets", "-n", NS)["items"]}
     assert {"harbor-pinned-admin", "harbor-pinned-secret-key", "harbor-pinned-core"} <= names, names
@@ -169,8 +190,8 @@ def test_up_creates_everything(life: Lifecycle) -> None:
     assert [p["nodePort"] for p in svc["spec"]["ports"]] == [life.box.spec.harbor_port]
     core = life.kube_json("get", "configmap", "harbor-core", "-n", NS)
     endpoint = f"{life.box.spec.host_addr}:{life.box.spec.harbor_port}"
-    assert core["data"]["EXT_ENDPOINT"] == f"http://{endpoint}"
-    assert core["data"]["TLS_ENABLED"] == "false" and core["data"]["TRIVY_ENABLED"] == "false"
+    assert core["data"]["EXT_ENDPOINT"] == result.outputs["harborUrl"].value == f"http://{endpoint}"
+    _assert_chart_wiring(life, NS)
 
     # Harbor (the double): registry, proxy project on it, replica project and its pull policy.
     state = life.box.double.state()
@@ -232,7 +253,8 @@ def test_state_and_engine_output_hold_no_plaintext_secret(life: Lifecycle) -> No
     deployment = json.dumps(deployment)
     files = "".join(p.read_text(errors="replace") for p in life.backend.rglob("*") if p.is_file())
     engine_output = "\n".join(life.output)
-    for what, value in life.secret_values.items():
+    database = wiring.secret_data(life.box.kube, NS)["harbor-database"]["POSTGRES_PASSWORD"]  # generated, pinned
+    for what, value in {**life.secret_values, "internal database password": database}.items():
         assert value not in deployment, f"the {what} is in the exported state"
         assert value not in files, f"the {what} is in the backend's files"
         assert value not in engine_output, f"the {what} is in the engine's output"
@@ -360,7 +382,7 @@ def test_https_variant_certificate_drift_and_ca_through_stack_reference(life: Li
     """A second, node-less stack in HTTPS mode: its CA reaches another program; an edited Certificate is undone."""
     ns, spec = "harbor-tls", life.box.spec
     tls = stack(life.work, "e2e-tls", engine_env(life.backend), python_project("harbor-cache", "e2e copy"))
-    values = _initial_values(life.box, life.work)
+    values = _initial_values(life.box)
     values["harbor"].update(tlsMode="https", namespace=ns)
     values["harbor"]["expose"]["nodePorts"] = {"http": spec.harbor_port + 10, "https": spec.harbor_port + 11}
     values["upstream"]["name"] = "e2e-tls-upstream"
@@ -379,6 +401,13 @@ def test_https_variant_certificate_drift_and_ca_through_stack_reference(life: Li
         (leaf,) = [c for c in certs if not c["spec"].get("isCA")]
         endpoint_ip = spec.host_addr
         assert endpoint_ip in leaf["spec"]["ipAddresses"]
+        # nginx serves the Secret the Certificate fills (the stand-in cert-manager issued it)
+        (nginx,) = [d for d in wiring.items(life.box.kube, "deployments", ns)
+                    if d["metadata"]["name"] == "harbor-nginx"]
+        mounted = [v["secret"]["secretName"] for v in nginx["spec"]["template"]["spec"]["volumes"]
+                   if v["name"] == "certificate"]
+        assert mounted == [leaf["spec"]["secretName"]], mounted
+        assert {"tls.crt", "tls.key"} <= set(wiring.secret_data(life.box.kube, ns)[mounted[0]])
         name = leaf["metadata"]["name"]
         life.box.kube.kubectl("patch", "certificates.cert-manager.io", name, "-n", ns, "--type", "merge",
                               "-p", json.dumps({"spec": {"ipAddresses": ["192.0.2.1"]}}))

@@ -7,21 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from lab.kube import LocalKube
-from lab.paths import CRDS
+from lab.kube import LocalKube, crd_files
 from tests.support.requirements import require_engine, require_kube
 
 
 @pytest.fixture(scope="module")
 def policy_kube(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKube]:
-    """etcd + kube-apiserver on loopback, with the lab's CRDs and the `harbor` namespace."""
+    """A local control plane with the real cert-manager and Kyverno CRDs and the `harbor` namespace."""
     require_engine()
     require_kube()
     kube = LocalKube(Path(tmp_path_factory.mktemp("policy-kube")))
     kube.start()
     try:
-        kube.apply_manifests([CRDS / "cert-manager.yaml", CRDS / "kyverno.yaml"])
-        kube.kubectl("wait", "--for=condition=established", "--timeout=60s", "crd", "--all")
+        kube.apply_manifests(crd_files())  # waits until they are Established
         kube.kubectl("create", "namespace", "harbor")
         yield kube
     finally:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import pytest
 
 from lab.engine import ENGINE_BINARIES, engine_ready
-from lab.kube import KubeError, find_binaries, kubectl_path
+from lab.kube import KubeError, find_binaries, find_controller_manager, kubectl_path
 from lab.paths import TOOLS_BIN
 
 
@@ -24,9 +24,11 @@ def require(missing: Sequence[str], needed_by: str, fix: str) -> None:
 
 
 def require_kube() -> None:
-    """The pinned kube-apiserver + etcd build (or both on PATH) and kubectl, for a local control plane."""
+    """The pinned kube-apiserver + etcd and kube-controller-manager builds (or on PATH) and kubectl, for a local
+    control plane."""
     try:
         find_binaries()
+        find_controller_manager()
         kubectl_path()
     except KubeError as err:
         require([str(err)], "the local control plane", "run scripts/setup")

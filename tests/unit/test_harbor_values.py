@@ -81,6 +81,9 @@ def test_egress_proxy_and_ha() -> None:
     assert values["redis"]["external"]["addr"] == "redis:6379"
     assert values["persistence"]["imageChartStorage"]["s3"]["bucket"] == "images"
     assert values["core"]["replicas"] == 2 and values["registry"]["replicas"] == 2
+    # several jobservice replicas cannot share the file logger's ReadWriteOnce volume
+    assert values["jobservice"]["jobLoggers"] == ["database"]
+    assert "jobLoggers" not in harbor_values(settings(), NAMES, None)["jobservice"]  # one replica: chart default
 
 
 def test_override_values_merge_last() -> None:
@@ -114,8 +117,12 @@ def test_pinned_values_are_made_at_create_only() -> None:
     second = provider.create({"release": "harbor", "values": None})
     assert first.outs is not None and second.outs is not None
     assert first.outs["values"] != second.outs["values"]  # fresh at each create ...
-    diff = provider.diff(first.id, first.outs, {"release": "harbor", "values": None})
+    diff = provider.diff(first.id, first.outs, {"release": "harbor", "values": None, "database_password": None})
     assert diff.changes is False  # ... and never changed by a later run
+    password = first.outs["database_password"]
+    assert len(password) == 32 and password.isalnum() and password != second.outs["database_password"]
+    older = {k: v for k, v in first.outs.items() if k != "database_password"}  # a stack from before it existed
+    assert provider.diff(first.id, older, {"release": "harbor", "values": None}).changes is False
 
 
 def test_pinned_values_type_and_module_stay_put() -> None:

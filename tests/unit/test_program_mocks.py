@@ -26,6 +26,7 @@ FAKE_SECRETS = {"adminPassword": "Admin-pw-123", "upstreamSecretKey": "aws-secre
 SECRET_SIG = ("4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270")
 # What PinnedSecretValues' provider would have generated at create (the mocks stand in for the provider).
 FAKE_PINNED = {role: {"value": f"pinned-{role}-789"} for role in pinned_secrets.ROLES}
+FAKE_DATABASE_PASSWORD = "pinned-database-789"
 
 
 class ProgramMocks(pulumi.runtime.Mocks):
@@ -42,7 +43,7 @@ class ProgramMocks(pulumi.runtime.Mocks):
         elif args.typ == "kubernetes:core/v1:Secret" and args.resource_id:
             state["data"] = {"ca.crt": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t"}  # "-----BEGIN CERTIFICATE-----"
         elif args.typ == "pulumi-python:dynamic/generated:PinnedSecretValues":
-            state["values"] = FAKE_PINNED
+            state.update(values=FAKE_PINNED, database_password=FAKE_DATABASE_PASSWORD)
         elif args.typ == "kubernetes:helm.sh/v3:Release":
             state["status"] = {"status": "deployed"}
         return f"{args.name}-id", state
@@ -119,10 +120,10 @@ def test_dev_stack_builds_http_harbor_cache(run_program: Any) -> None:
     assert "kubernetes:helm.sh/v3:Release" in types
     assert "kubernetes:cert-manager.io/v1:Certificate" not in types  # HTTP mode: no TLS chain
     (rel,) = by_type(resources, "kubernetes:helm.sh/v3:Release")
-    values = rel["values"]
+    values = release_values(rel)
     assert values["expose"]["tls"] == {"enabled": False}
     assert values["externalURL"] == "http://10.0.0.11:30002"
-    assert rel["version"] == "1.18.2"
+    assert rel["version"] == "1.18.4"
     nodes = by_type(resources, "pulumi-python:dynamic/nodes:ContainerdConfig")
     assert len(nodes) == 3
     (project,) = by_type(resources, "pulumi-python:dynamic/harbor:Project")
@@ -138,8 +139,8 @@ def test_prod_stack_builds_https_chain_and_replication(run_program: Any) -> None
     assert "10.20.0.11" in leaf["spec"]["ipAddresses"]
     assert "harbor.prod.example.internal" in leaf["spec"]["dnsNames"]
     (rel,) = by_type(resources, "kubernetes:helm.sh/v3:Release")
-    assert rel["values"]["expose"]["tls"]["certSource"] == "secret"
-    assert rel["values"]["externalURL"] == "https://10.20.0.11:30003"
+    assert release_values(rel)["expose"]["tls"]["certSource"] == "secret"
+    assert release_values(rel)["externalURL"] == "https://10.20.0.11:30003"
     (policy,) = by_type(resources, "pulumi-python:dynamic/harbor:ReplicationPolicy")
     assert policy["dest_namespace_replace_count"] == 0
     # pulumi itself calls Harbor over https and trusts the CA the Tls component issued
@@ -147,6 +148,19 @@ def test_prod_stack_builds_https_chain_and_replication(run_program: Any) -> None
     assert registry["harbor"]["url"] == "https://10.20.0.11:30003"
     assert registry["harbor"]["ca_pem"].startswith("-----BEGIN CERTIFICATE-----")
     assert policy["dest_namespace"] == "mif-replica"
+
+
+def release_values(rel: dict[str, Any]) -> dict[str, Any]:
+    """The Release's values: secret as a whole, as the SDK sends a dict with a secret inside (the internal
+    database password)."""
+    values = rel["values"]
+    assert values.get(SECRET_SIG[0]) == SECRET_SIG[1], "the values hold the database password: must be secret"
+    return dict(values["value"])
+
+
+def test_internal_database_password_is_the_pinned_one(run_program: Any) -> None:
+    (rel,) = by_type(run_program("dev"), "kubernetes:helm.sh/v3:Release")
+    assert release_values(rel)["database"]["internal"]["password"] == FAKE_DATABASE_PASSWORD
 
 
 def test_components_parent_their_children(run_program: Any) -> None:
@@ -173,7 +187,7 @@ def test_secrets_are_pulumi_secrets_wherever_they_appear(run_program: Any) -> No
     everything = json.dumps({urn: state for urn, (_, state) in resources.items()}, default=str)
     assert FAKE_SECRETS["adminPassword"] in everything  # it is there (in the admin Secret) ...
     plain = json.dumps({urn: without_secrets(state) for urn, (_, state) in resources.items()}, default=str)
-    for value in [*FAKE_SECRETS.values(), *(data["value"] for data in FAKE_PINNED.values())]:
+    for value in [*FAKE_SECRETS.values(), *(data["value"] for data in FAKE_PINNED.values()), FAKE_DATABASE_PASSWORD]:
         assert value not in plain  # ... but only inside secret-wrapped values
     (rel,) = by_type(resources, "kubernetes:helm.sh/v3:Release")
     assert FAKE_SECRETS["adminPassword"] not in json.dumps(rel["values"])
