@@ -27,9 +27,9 @@ HARBOR_READY_SECONDS = 600.0
 ADDON_TIMEOUT_SECONDS = 600
 
 
-def chart_source(chart: ChartRef) -> ChartSource:
-    """The Helm helper's view of a chart setting."""
-    return ChartSource(chart.name, chart.version, chart.repository, chart.path)
+def chart_source(chart: ChartRef, setting: str) -> ChartSource:
+    """The Helm helper's view of a chart setting (`setting`: its key, for error messages)."""
+    return ChartSource(chart.name, chart.version, chart.repository, chart.path, f"harbor-cache:{setting}")
 
 
 def tls_args(settings: Settings) -> TlsArgs:
@@ -58,9 +58,9 @@ def cert_manager_install(settings: Settings) -> ChartInstall | None:
     """cert-manager (with its CRDs) in its own namespace, when the stack asks this program to install it."""
     if not settings.tls.install_cert_manager:
         return None
-    return ChartInstall(source=chart_source(settings.tls.cert_manager_chart), release_name="cert-manager",
-                        namespace="cert-manager", values={"crds": {"enabled": True}}, create_namespace=True,
-                        timeout_seconds=ADDON_TIMEOUT_SECONDS)
+    return ChartInstall(source=chart_source(settings.tls.cert_manager_chart, "tls.certManagerChart"),
+                        release_name="cert-manager", namespace="cert-manager", values={"crds": {"enabled": True}},
+                        create_namespace=True, timeout_seconds=ADDON_TIMEOUT_SECONDS)
 
 
 def harbor_release_args(settings: Settings, admin_password: pulumi.Input[str], tls: Tls | None) -> HarborReleaseArgs:
@@ -69,7 +69,7 @@ def harbor_release_args(settings: Settings, admin_password: pulumi.Input[str], t
     harbor = settings.harbor
     names = PinnedSecretNames.for_release(harbor.release_name)
     values = harbor_values(settings, names, tls_args(settings).leaf_secret if tls else None)
-    chart = ChartInstall(source=chart_source(harbor.chart), release_name=harbor.release_name,
+    chart = ChartInstall(source=chart_source(harbor.chart, "harbor.chart"), release_name=harbor.release_name,
                          namespace=harbor.namespace, values=values, skip_await=harbor.skip_await,
                          timeout_seconds=harbor.timeout_seconds)
     return HarborReleaseArgs(chart=chart, secret_names=names, admin_password=admin_password,
@@ -171,6 +171,6 @@ def kyverno_install(settings: Settings) -> ChartInstall | None:
     r = settings.image_rewrite
     if not r.install_kyverno:
         return None
-    return ChartInstall(source=chart_source(r.kyverno_chart), release_name="kyverno", namespace="kyverno",
-                        create_namespace=True, timeout_seconds=ADDON_TIMEOUT_SECONDS)
+    return ChartInstall(source=chart_source(r.kyverno_chart, "imageRewrite.kyvernoChart"), release_name="kyverno",
+                        namespace="kyverno", create_namespace=True, timeout_seconds=ADDON_TIMEOUT_SECONDS)
 

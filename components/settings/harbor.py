@@ -39,7 +39,8 @@ class ChartRef(Section):
     """Where a Helm chart comes from: a repository URL, an OCI reference (oci://...) or a local path."""
 
     name: ChartName = "harbor"
-    version: str = "1.18.2"
+    # The newest patch of the chart line (1.18.x: Harbor 2.14) whose API the program is tested against (README).
+    version: str = "1.18.4"
     repository: ChartRepository | None = "https://helm.goharbor.io"
     path: str | None = None
 

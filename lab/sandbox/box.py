@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from components.settings.sections import ChartRef
+from components.settings.harbor import ChartRef
 from lab.harbor_double.client import DoubleClient
 from lab.kube import LocalKube, crd_files
 from lab.paths import ROOT, harbor_chart
