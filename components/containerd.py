@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from components.rules import HOSTNAME_RE, is_ip, project_name_problem, registry_host_problem
+from components.rules import HOSTNAME_RE, certs_dir_problem, is_ip, project_name_problem, registry_host_problem
 
 Scheme = Literal["http", "https"]
 
@@ -96,8 +96,8 @@ def validate_spec(spec: NodeMirrorSpec) -> None:
             raise ValueError(f"upstream server {up.server!r} must be an http(s) URL")
     if spec.ca_pem is not None and "-----BEGIN CERTIFICATE-----" not in spec.ca_pem:
         raise ValueError("ca_pem must be a PEM certificate")
-    if not spec.certs_dir.startswith("/") or any(c in spec.certs_dir for c in "\"'\n:"):
-        raise ValueError(f"certs_dir {spec.certs_dir!r} must be an absolute path without quotes or ':'")
+    if (problem := certs_dir_problem(spec.certs_dir)) is not None:
+        raise ValueError(f"certs_dir {problem}")
     if spec.static_ip is not None:
         if not is_ip(spec.static_ip):
             raise ValueError(f"static_ip {spec.static_ip!r} is not an IP address")

@@ -4,7 +4,7 @@
 script in ``apply`` mode, delete runs ``remove`` (the node goes back to its prior state), read runs ``check``
 so ``pulumi refresh`` shows drift on the node (and the next ``up`` re-applies). The rendered script, with the
 desired files, goes to ``sh -s`` on stdin; the command line is only ``sh -s`` (or ``sudo -n sh -s``).
-``NodePullCheck`` (``pulumi-python:dynamic/nodes:PullCheck``) pulls one image through a node's CRI.
+``NodePullCheck`` (``pulumi-python:dynamic/nodes:PullCheck``) proves on one node that pulls come through Harbor.
 
 The SSH private key is the stack secret ``harbor-cache:sshPrivateKey``, read in ``configure()`` in the
 provider process (components/dynamic.py): it is never an input, never pickled into state and never logged.
@@ -30,11 +30,13 @@ from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, 
 
 from components.dynamic import SecretConfiguredProvider, known
 from components.node_script import Mode, ScriptParams, parse_result, render_script, script_template
+from components.rules import host_key_problem
+from components.verification import VerificationError, artifact_in_project, harbor_image, pull_failure
 
 KEY_CONFIG = "harbor-cache:sshPrivateKey"
 TARGET_KEYS = ("node", "host", "port", "user", "host_key", "bastion")
 INPUT_KEYS = (*TARGET_KEYS, "files", "hosts_line", "params", "script_version", "timeout")
-PULL_KEYS = (*TARGET_KEYS, "image", "crictl", "trigger")
+PULL_KEYS = (*TARGET_KEYS, "image", "crictl", "trigger", "node_endpoint", "project", "api_url", "ca_pem")
 CONNECT_TIMEOUT = 10.0
 CRI_ENDPOINT = "unix:///run/containerd/containerd.sock"
 
@@ -57,14 +59,11 @@ class SshTarget:
     host_key: str | None = None
     bastion: SshTarget | None = None
 
-    def address(self) -> str:
-        """``user@host:port``."""
-        return f"{self.user}@{self.host}:{self.port}"
-
     def describe(self) -> str:
         """``node <name> (user@host:port [via user@bastion:port])`` for messages."""
-        via = f" via {self.bastion.address()}" if self.bastion else ""
-        return f"node {self.name} ({self.address()}{via})"
+        b = self.bastion
+        via = f" via {b.user}@{b.host}:{b.port}" if b else ""
+        return f"node {self.name} ({self.user}@{self.host}:{self.port}{via})"
 
     def sudo(self) -> str:
         """The prefix that runs a command as root on this target."""
@@ -294,8 +293,10 @@ class NodeContainerdConfigProvider(_SshProvider):
                 except (TypeError, ValueError):
                     failures.append(CheckFailure(key, f"{key} must be an integer"))
         hk = out.get("host_key")
-        if hk not in (None, "") and known(hk) and (not isinstance(hk, str) or len(hk.split()) < 2):
-            failures.append(CheckFailure("host_key", "host_key must look like 'ssh-ed25519 AAAA...'"))
+        if hk not in (None, "") and known(hk):
+            problem = host_key_problem(hk) if isinstance(hk, str) else "must be a string"
+            if problem is not None:  # the rule the setting nodes.hosts[].hostKey is checked with
+                failures.append(CheckFailure("host_key", f"host_key {problem}"))
         files = out.get("files")
         if files is not None and known(files) and not isinstance(files, dict):
             failures.append(CheckFailure("files", "files must map certs.d-relative paths to contents"))
@@ -358,14 +359,29 @@ class NodeContainerdConfig(Resource, module="nodes", name="ContainerdConfig"):
 
 
 class NodePullCheckProvider(_SshProvider):
-    """Pull one image on one node after the configuration (optional verification)."""
+    """Prove on one node, after the configuration, that pulls come through Harbor (components/verification.py).
+
+    Without ``node_endpoint`` and ``project`` (a state written before the proof existed) it only pulls by the
+    upstream name, as it used to.
+    """
 
     def _pull(self, props: Mapping[str, Any]) -> dict[str, Any]:
-        result = crictl_pull(SshTarget.from_props(props), self._key(props), str(props["image"]),
-                             str(props.get("crictl") or "crictl"))
+        target, key, node = SshTarget.from_props(props), self._key(props), str(props["node"])
+        crictl, proof = str(props.get("crictl") or "crictl"), {"through_harbor": False, "digest": "",
+                                                                "harbor_image": ""}
+        if props.get("node_endpoint") and props.get("project"):
+            via = harbor_image(str(props["image"]), str(props["project"]))
+            name = via.name(str(props["node_endpoint"]))
+            pulled = crictl_pull(target, key, name, crictl)
+            if not pulled["ok"]:
+                raise pull_failure(node, name, pulled["message"])
+            digest = artifact_in_project(str(props["api_url"]), via, str(props.get("ca_pem") or "")) \
+                if props.get("api_url") else ""
+            proof = {"through_harbor": True, "digest": digest, "harbor_image": name}
+        result = crictl_pull(target, key, str(props["image"]), crictl)
         if not result["ok"]:
-            raise NodeError(f"node {props['node']}: crictl pull {props['image']} failed: {result['message']}")
-        return {**{k: props.get(k) for k in PULL_KEYS}, **result}
+            raise VerificationError(f"node {node}: crictl pull {props['image']} failed: {result['message']}")
+        return {**{k: props.get(k) for k in PULL_KEYS}, **result, **proof}
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         """Pull once."""
@@ -377,7 +393,7 @@ class NodePullCheckProvider(_SshProvider):
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         """Re-pull when the image, the node or the configuration it verifies changed."""
-        keys = ("node", "host", "port", "user", "image", "crictl", "trigger")
+        keys = ("node", "host", "port", "user", "image", "crictl", "trigger", "node_endpoint", "project", "api_url")
         return DiffResult(changes=any(olds.get(k) != news.get(k) for k in keys))
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
@@ -390,9 +406,15 @@ class NodePullCheck(Resource, module="nodes", name="PullCheck"):
     ok: pulumi.Output[bool]
     image_id: pulumi.Output[str]
     message: pulumi.Output[str]
+    through_harbor: pulumi.Output[bool]
+    harbor_image: pulumi.Output[str]
+    digest: pulumi.Output[str]
 
     def __init__(self, resource_name: str, *, target: SshTarget, image: str, trigger: pulumi.Input[Any],
-                 crictl: str = "crictl", opts: pulumi.ResourceOptions | None = None) -> None:
+                 crictl: str = "crictl", node_endpoint: str = "", project: str = "", api_url: str = "",
+                 ca_pem: pulumi.Input[str] | None = None, opts: pulumi.ResourceOptions | None = None) -> None:
         props = {**target.to_props(), "image": image, "crictl": crictl, "trigger": trigger,
-                 "ok": None, "image_id": None, "message": None, "seconds": None}
+                 "node_endpoint": node_endpoint, "project": project, "api_url": api_url, "ca_pem": ca_pem or "",
+                 "ok": None, "image_id": None, "message": None, "seconds": None, "through_harbor": None,
+                 "harbor_image": None, "digest": None}
         super().__init__(NodePullCheckProvider(), resource_name, props, opts)

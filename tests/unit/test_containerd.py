@@ -44,6 +44,7 @@ from components.nodes import DaemonSetOptions, NodeMirror, NodeMirrorArgs
 
 ECR = "255250787067.dkr.ecr.ap-northeast-2.amazonaws.com"
 PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"
+HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4f"
 
 
 def spec(**kw: Any) -> NodeMirrorSpec:
@@ -151,7 +152,7 @@ def test_etc_hosts_line_only_in_static_ip_mode() -> None:
     {"harbor_host": "https://harbor"}, {"harbor_host": "harbor/x"}, {"upstreams": ()},
     {"upstreams": (UpstreamMirror(ECR, "MIF"),)},
     {"upstreams": (UpstreamMirror(ECR, "a"), UpstreamMirror(ECR, "b"))},
-    {"ca_pem": "not a pem"}, {"certs_dir": "relative/dir"}, {"certs_dir": "/a:/b"},
+    {"ca_pem": "not a pem"}, {"certs_dir": "relative/dir"}, {"certs_dir": "/a:/b"}, {"certs_dir": "/a\\b"},
     {"static_ip": "300.1.1.1"},
     {"harbor_host": "10.0.0.5", "static_ip": "10.96.0.50"}, {"dial_timeout": "soon"},
     {"capabilities": ("pull", "push")}, {"harbor_port": 70000},
@@ -246,6 +247,14 @@ def test_check_coerces_port_and_passes_unknowns() -> None:
     assert [f.property for f in failures] == ["host", "host_key"]
 
 
+def test_check_reads_host_keys_with_the_settings_rule() -> None:
+    """components/rules host_key_problem, the rule of the setting nodes.hosts[].hostKey."""
+    p = NodeContainerdConfigProvider()
+    assert not p.check({}, _props(host_key=HOST_KEY)).failures
+    (failure,) = p.check({}, _props(host_key="ssh-ed25519 AAAA")).failures
+    assert failure.property == "host_key" and "damaged" in failure.reason
+
+
 def test_diff_only_own_keys_and_drift() -> None:
     p = NodeContainerdConfigProvider()
     olds = {**_props(), "__provider": "old", "in_sync": True, "containerd_version": "1.6.20"}
@@ -332,9 +341,6 @@ def _await(output: pulumi.Output[Any]) -> Any:
 def test_node_mirror_args_reject_a_transport_without_what_it_needs(kw: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         NodeMirrorArgs(spec=spec(), **kw)
-
-
-HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4f"
 
 
 def test_node_mirror_args_from_settings() -> None:
