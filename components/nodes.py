@@ -24,9 +24,13 @@ config.toml changed, rolls back a failed restart, and can restore the node (``re
     - deleting the DaemonSet does not restore nodes: set ``mode="remove"``, ``pulumi up``, wait for the
       pods to be Ready, then remove it.
 
-Optional verification: after the configuration, ``crictl pull <verify_image>`` over SSH on the first listed
-node; the result (ok, image id, message) is the ``verification`` output. Whether the bytes came through
-Harbor is for the caller to check on the Harbor side (the proxy project lists the repository).
+Before any node is configured, ``RealmCheck`` (components/realm.py) reads the token realm from the node
+endpoint's ``/v2/`` answer and stops the update when nodes could never use it.
+
+Optional verification: after the configuration, on the first listed node, the image is pulled by Harbor's
+name (no fallback exists for it), the artifact is looked up in the proxy project through Harbor's API, and
+the image is pulled by its upstream name (components/verification.py); a bypassed cache fails the update
+with the broken link. The result (ok, image id, harbor_image, digest, message) is the ``verification`` output.
 """
 
 from __future__ import annotations
@@ -39,9 +43,10 @@ from typing import Any, Literal
 
 import pulumi
 
-from components.containerd import NodeMirrorSpec, etc_hosts_line, render_certs_files
+from components.containerd import NodeMirrorSpec, etc_hosts_line, harbor_authority, render_certs_files
 from components.node_script import ScriptParams, render_script
 from components.node_ssh import NodeContainerdConfig, NodePullCheck, SshTarget
+from components.realm import RealmCheck
 
 Transport = Literal["ssh", "daemonset"]
 
@@ -65,7 +70,9 @@ class NodeMirrorArgs:
     spec: what every node gets; ``spec.certs_dir`` wins over ``params.certs_dir`` (config.toml's config_path and
     the hosts.toml ``ca`` paths must name the same directory). ca_pem: the CA as a deploy-time output (the Tls
     component's), used instead of ``spec.ca_pem`` when set. ssh_targets: the nodes for the ssh transport, each
-    with its bastion if any; the first one also runs the optional ``verify_image`` pull (with ``verify_crictl``).
+    with its bastion if any; the first one also runs the optional ``verify_image`` pull (with ``verify_crictl``),
+    confirmed through Harbor's API at ``verify_api_url`` (direct access; empty: the pull by Harbor's name alone).
+    check_realm: judge the node endpoint's token realm before configuring nodes (RealmCheck).
     """
 
     spec: NodeMirrorSpec
@@ -76,6 +83,8 @@ class NodeMirrorArgs:
     daemonset: DaemonSetOptions = field(default_factory=DaemonSetOptions)
     verify_image: str | None = None
     verify_crictl: str = "crictl"
+    verify_api_url: str = ""
+    check_realm: bool = True
 
     def __post_init__(self) -> None:
         """Reject a transport without what it needs."""
@@ -161,6 +170,11 @@ class NodeMirror(pulumi.ComponentResource):
             lambda pem: render_certs_files(replace(spec, ca_pem=pem) if pem else spec))
         hosts_line = etc_hosts_line(spec)
         self._resources: list[pulumi.Resource] = []
+        node_endpoint = harbor_authority(spec)
+        if args.check_realm:
+            realm = RealmCheck(f"{name}-realm", endpoint=f"{spec.scheme}://{node_endpoint}", ca_pem=args.ca_pem,
+                               opts=child)
+            child = pulumi.ResourceOptions(parent=self, depends_on=[realm])
         nodes_out: pulumi.Output[dict[str, dict[str, Any]]] = pulumi.Output.from_input({})
         ds_name: pulumi.Output[str | None] = pulumi.Output.from_input(None)
         if args.transport == "ssh":
@@ -171,12 +185,15 @@ class NodeMirror(pulumi.ComponentResource):
         verify_image = args.verify_image
         if verify_image and args.ssh_targets:
             first = args.ssh_targets[0]
+            project = spec.upstreams[0].project if spec.upstreams else ""
             check = NodePullCheck(f"{name}-verify", target=first, image=verify_image, crictl=args.verify_crictl,
-                                  trigger=files.apply(_sha),
+                                  trigger=files.apply(_sha), node_endpoint=node_endpoint, project=project,
+                                  api_url=args.verify_api_url, ca_pem=args.ca_pem,
                                   opts=pulumi.ResourceOptions(parent=self, depends_on=self._resources))
-            verification = pulumi.Output.all(check.ok, check.image_id, check.message).apply(
+            verification = pulumi.Output.all(check.ok, check.image_id, check.message, check.through_harbor,
+                                             check.harbor_image, check.digest).apply(
                 lambda v: {"node": first.name, "image": verify_image, "ok": v[0], "image_id": v[1],
-                           "message": v[2]})
+                           "message": v[2], "through_harbor": v[3], "harbor_image": v[4], "digest": v[5]})
         elif verify_image:
             pulumi.log.warn("verify_image needs at least one SSH node to pull on; skipped", resource=self)
         self.nodes = nodes_out

@@ -156,7 +156,8 @@ def node_mirror_args(settings: Settings, ca_pem: pulumi.Input[str] | None) -> No
                           ca_pem=ca_pem if settings.https else None, ssh_targets=ssh_targets(settings),
                           params=script_params(settings),
                           daemonset=DaemonSetOptions(image=settings.nodes.daemonset_image),
-                          verify_image=settings.nodes.verify_image)
+                          verify_image=settings.nodes.verify_image,
+                          verify_api_url=settings.api_url if settings.harbor.api_access == "direct" else "")
 
 
 def rewrite_spec(settings: Settings) -> RewritePolicySpec:
