@@ -29,8 +29,9 @@ if TYPE_CHECKING:
     from lab.harbor_double.double import HarborDouble
 
 # What an anonymous caller (no credentials, or wrong ones: Harbor's basic-auth middleware then falls back to
-# anonymous) may call; the handler of the last three shows public projects only. Everything else answers 401.
-ANONYMOUS_OPS = {"getPing", "getHealth", "getSystemInfo", "listProjects", "getProject", "listRepositories"}
+# anonymous) may call; the handler of the last four shows public projects only. Everything else answers 401.
+ANONYMOUS_OPS = {"getPing", "getHealth", "getSystemInfo", "listProjects", "getProject", "listRepositories",
+                 "getArtifact"}
 WRITE_METHODS = {"POST", "PUT", "DELETE", "PATCH"}
 
 

@@ -25,6 +25,9 @@ with.
   projects get no quota (``storage_limit`` is dropped, ``GET /quotas`` finds nothing for them).
 - ``storage_per_project`` (int, -1): Harbor's default quota, used when a create sends no (or 0) ``storage_limit``
   (also ``PUT /configurations``).
+- ``proxy_storage`` (``{project name: directory}``, ``"*"`` for every proxy-cache project): the storage root of
+  the registry that really holds a proxy-cache project's cache (the sandbox's pull path); ``getArtifact`` answers
+  from it (handlers/artifacts.py), so an artifact exists only after a pull went through the pull path.
 - ``library_project`` (bool, True): a fresh double holds Harbor's built-in public project ``library`` (id 1, quota
   1), as every Harbor does; False leaves it out (takes effect at start and on reset).
 """
@@ -55,6 +58,7 @@ class Settings:
     quota_per_project_enable: bool = True
     storage_per_project: int = -1
     library_project: bool = True
+    proxy_storage: dict[str, str] = field(default_factory=dict)
 
     def update(self, **changes: Any) -> None:
         """Set the named settings; KeyError for an unknown name, ValueError/TypeError for a bad value."""
@@ -70,7 +74,7 @@ class Settings:
             if kind is bool and isinstance(value, str):
                 value = value.lower() in ("1", "true", "yes", "on")
             if kind is dict and not (isinstance(value, dict) and all(isinstance(v, str) for v in value.values())):
-                raise TypeError(f"{key} must map URLs to URLs")
+                raise TypeError(f"{key} must map names to strings")
             setattr(self, key, kind(value))
 
     def view(self) -> dict[str, Any]:
