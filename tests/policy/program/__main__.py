@@ -22,6 +22,7 @@ from components.node_ssh import NodeContainerdConfig, SshTarget
 from components.rewrite_policy import RewritePolicySpec, build_rewrite_policy
 from components.settings import load_stack_file, validate
 from components.tls import CERT_MANAGER_API, TlsArgs, issuer_documents, leaf_document
+from lab.paths import harbor_chart
 
 ECR_HOST = "255250787067.dkr.ecr.ap-northeast-2.amazonaws.com"
 HARBOR = "10.20.0.11:30003"
@@ -65,7 +66,7 @@ registry = Registry("ecr", harbor=endpoint, name="moreh-ecr", url=f"https://{ECR
 # visible to the policy, so the bad variant's range can be seen (docs/policy.md, Limits).
 namespace: pulumi.Input[str] = registry.registry_id.apply(lambda _: "harbor") if bad else "harbor"
 k8s.helm.v3.Release(
-    "harbor", name="harbor", namespace=namespace, chart=str(Path(__file__).parent / "charts" / "harbor"),
+    "harbor", name="harbor", namespace=namespace, chart=str(harbor_chart("1.18.2")),  # the real chart, by path
     version="~1.18" if bad else "1.18.2", values=values, skip_await=True, opts=k8s_opts)
 
 tls = TlsArgs(namespace="harbor", name="harbor", dns_names=["harbor.prod.example.internal"])
