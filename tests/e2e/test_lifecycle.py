@@ -4,6 +4,8 @@ One sandbox (subnet 10.253 or the next free one, or HARBOR_CACHE_E2E_SUBNET; fre
 stack are shared by the module's tests, which run in file order: up -> no-change preview and second up ->
 StackReference -> no plaintext secrets -> refresh drift -> settings change -> Harbor down -> unreachable node
 -> destroy -> an HTTPS variant (Certificate drift, CA through a StackReference).
+The Helm release is the real Harbor chart (../shared/charts), rendered into the API server with
+kube-controller-manager running; what it rendered is checked on the stored objects (tests/support/chart_wiring.py).
 The program runs from a temp copy of the project with a temp file backend and passphrase. Timings of the
 sandbox start, up, no-change preview, refresh and destroy go to bench/e2e-timings.json.
 """
