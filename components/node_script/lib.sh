@@ -50,12 +50,37 @@ need_tools() {  # need_tools TOOL...: die naming every one that is not on PATH
     [ -z "$nt_missing" ] || die "the node lacks$nt_missing (the node script needs: $(echo $HC_TOOLS))"
 }
 
-start_run() {  # check the tools, then make the run's scratch directory (removed on exit)
+start_run() {  # check the tools, then make the run's scratch directory (removed on exit, with our lock)
     # shellcheck disable=SC2086
     need_tools $HC_TOOLS
     WORK=$(mktemp -d "${TMPDIR:-/tmp}/harbor-cache.XXXXXX") || die "cannot create a scratch directory"
-    trap 'rm -rf "$WORK"' EXIT
+    trap 'rm -rf "$WORK"; [ -z "$LOCK" ] || rm -rf "$LOCK"' EXIT
     trap 'exit 130' INT TERM
+}
+
+# ---------------------------------------------------------------- one run at a time
+
+LOCK=""
+HC_LOCK_WAIT=${HC_LOCK_WAIT:-120}
+
+take_lock() {  # apply and remove never interleave on a node: mkdir is atomic; a killed holder's lock is taken over
+    mkdir -p "$HC_STATE_DIR" 2>"$WORK/err" || die "cannot create $HC_STATE_DIR: $(cat "$WORK/err")"
+    chmod 700 "$HC_STATE_DIR"
+    tl_lock="$HC_STATE_DIR/lock"; tl_end=$(( $(date +%s) + HC_LOCK_WAIT )); tl_nopid=0
+    while ! mkdir "$tl_lock" 2>/dev/null; do
+        tl_pid=$(cat "$tl_lock/pid" 2>/dev/null || true)
+        [ -n "$tl_pid" ] || tl_nopid=$((tl_nopid + 1))
+        if { [ -n "$tl_pid" ] && ! kill -0 "$tl_pid" 2>/dev/null; } || [ "$tl_nopid" -gt 5 ]; then
+            # its holder is gone (killed): only one waiter wins the rename, then everyone tries mkdir again
+            mv "$tl_lock" "$tl_lock.stale.$$" 2>/dev/null && rm -rf "$tl_lock.stale.$$"
+            tl_nopid=0; continue
+        fi
+        [ "$(date +%s)" -lt "$tl_end" ] \
+            || die "another harbor-cache run (pid ${tl_pid:-unknown}) holds $tl_lock; gave up after ${HC_LOCK_WAIT}s"
+        sleep 1
+    done
+    LOCK=$tl_lock
+    echo $$ >"$LOCK/pid"
 }
 
 # ---------------------------------------------------------------- containerd version and restart
@@ -73,15 +98,25 @@ detect_containerd() {
 
 has_systemd() { [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; }
 
-restart_containerd() {
+restart_containerd() {  # what the restart printed stays in $WORK/restart.out (restart_message reads it)
+    rc_status=0
     if [ -n "$HC_RESTART_CMD" ]; then
-        sh -c "$HC_RESTART_CMD" >&2
+        sh -c "$HC_RESTART_CMD" >"$WORK/restart.out" 2>&1 || rc_status=$?
     elif has_systemd; then
-        systemctl restart containerd >&2
+        systemctl restart containerd >"$WORK/restart.out" 2>&1 || rc_status=$?
     else
-        say "no systemd and no restart command configured"
-        return 1
+        echo "no systemd and no restart command configured" >"$WORK/restart.out"; rc_status=1
     fi
+    cat "$WORK/restart.out" >&2 2>/dev/null || true
+    return "$rc_status"
+}
+
+restart_message() {  # containerd's own words about a failed start: the restart's output, then its journal
+    rm_msg=$(tail -n 3 "$WORK/restart.out" 2>/dev/null | tr '\n' ' ')
+    if has_systemd && command -v journalctl >/dev/null 2>&1; then
+        rm_msg="$rm_msg$(journalctl -u containerd -n 3 --no-pager -o cat 2>/dev/null | tr '\n' ' ')"
+    fi
+    printf '%s' "${rm_msg:-no output}" | sed 's/  *$//'
 }
 
 containerd_healthy() {
@@ -118,33 +153,56 @@ backup_once() {  # keep the original (or an 'absent' marker) the first time a pa
     chmod 700 "$HC_STATE_DIR"
     bo_id=$(path_id "$1")
     if [ -e "$1" ]; then
-        cp -p "$1" "$HC_STATE_DIR/orig/$bo_id"
+        cp -p "$1" "$HC_STATE_DIR/orig/$bo_id" || die "cannot back up $1 in $HC_STATE_DIR"
+        flush "$HC_STATE_DIR/orig/$bo_id"
     else
         : >"$HC_STATE_DIR/orig/$bo_id.absent"
     fi
     printf '%s\n' "$1" >>"$HC_STATE_DIR/managed"
 }
 
-ensure_dir() {  # mkdir -p, remembering each directory created so remove can take it away again
+ensure_dir() {  # mkdir -p, remembering each directory created (this run: $WORK/newdirs; remove: state's dirs)
     [ -d "$1" ] && return 0
     ensure_dir "$(dirname "$1")"
-    mkdir "$1"
+    mkdir "$1" 2>"$WORK/err" || die "cannot create $1: $(cat "$WORK/err")"
+    printf '%s\n' "$1" >>"$WORK/newdirs"
     mkdir -p "$HC_STATE_DIR"
     printf '%s\n' "$1" >>"$HC_STATE_DIR/dirs"
 }
 
-atomic_put() {  # atomic_put SRC DEST: same-directory temp file + rename, keeping DEST's mode/owner
-    ap_tmp="$(dirname "$2")/.harbor-cache.$$.$(basename "$2")"
+tmp_name() {  # tmp_name DEST: the same-directory temp file for DEST (a name containerd never reads: no .crt/.toml end)
+    printf '%s/.%s.harbor-cache-tmp.%s' "$(dirname "$1")" "$(basename "$1")" "$$"
+}
+
+clean_temps() {  # clean_temps DIR: temp files a killed run left in DIR (we hold the lock: none is in use)
+    [ -d "$1" ] || return 0
+    for ct_file in "$1"/.*.harbor-cache-tmp.* "$1"/.harbor-cache-validate.*; do
+        [ ! -f "$ct_file" ] || rm -f "$ct_file"
+    done
+}
+
+flush() {  # fsync the named files/directories (coreutils and busybox sync take names; else sync everything)
+    sync "$@" 2>/dev/null || sync
+}
+
+stage_file() {  # stage_file SRC DEST: SRC's bytes in DEST's temp file, DEST's mode/owner, on disk; prints the temp
+    sf_tmp=$(tmp_name "$2")
     if [ -e "$2" ]; then
-        { cp -p "$2" "$ap_tmp" && cat "$1" >"$ap_tmp"; } || die "cannot write $ap_tmp"
+        { cp -p "$2" "$sf_tmp" && cat "$1" >"$sf_tmp"; } 2>"$WORK/err"
     else
-        { cp "$1" "$ap_tmp" && chmod 644 "$ap_tmp"; } || die "cannot write $ap_tmp"
-    fi
+        { cp "$1" "$sf_tmp" && chmod 644 "$sf_tmp"; } 2>"$WORK/err"
+    fi || { rm -f "$sf_tmp"; return 1; }
+    flush "$sf_tmp"
+    printf '%s' "$sf_tmp"
+}
+
+atomic_put() {  # atomic_put SRC DEST: same-directory temp file + rename, keeping DEST's mode/owner
+    ap_tmp=$(stage_file "$1" "$2") || die "cannot write $2: $(cat "$WORK/err")"
     replace_file "$ap_tmp" "$2"
 }
 
 replace_file() {  # rename TMP over DEST; a bind-mounted DEST (/etc/hosts in a kind node) is rewritten in place
-    if mv -f "$1" "$2" 2>/dev/null; then return 0; fi
+    if mv -f "$1" "$2" 2>/dev/null; then flush "$(dirname "$2")"; return 0; fi
     { cat "$1" >"$2" && rm -f "$1"; } || { rm -f "$1"; die "cannot replace $2"; }
 }
 
@@ -153,6 +211,10 @@ put_file() {  # put_file SRC DEST: write DEST atomically unless it already holds
     ensure_dir "$(dirname "$2")"
     backup_once "$2"
     atomic_put "$1" "$2"
+    record_written "$1" "$2"
+}
+
+record_written() {  # record_written SRC DEST: remember what we wrote (remove keeps later edits by others)
     cp "$1" "$HC_STATE_DIR/written/$(path_id "$2")" || die "cannot record $2 in $HC_STATE_DIR"
     CHANGED=$(add "$CHANGED" "$2")
 }
@@ -162,8 +224,8 @@ restore_path() {  # put back the original bytes, mode and mtime (or delete the f
     if [ -e "$HC_STATE_DIR/orig/$rp_id.absent" ]; then
         [ ! -e "$1" ] || rm -f "$1" || die "cannot remove $1"
     else
-        rp_tmp="$(dirname "$1")/.harbor-cache.$$.$(basename "$1")"
-        cp -p "$HC_STATE_DIR/orig/$rp_id" "$rp_tmp" || die "cannot restore $1"
+        rp_tmp=$(tmp_name "$1")
+        cp -p "$HC_STATE_DIR/orig/$rp_id" "$rp_tmp" || { rm -f "$rp_tmp"; die "cannot restore $1"; }
         replace_file "$rp_tmp" "$1"
     fi
     CHANGED=$(add "$CHANGED" "$1")

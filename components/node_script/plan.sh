@@ -30,7 +30,7 @@ validate_config() {  # containerd itself must accept the new file before it is u
     vc_dir=$(dirname "$HC_CONFIG_TOML")
     ensure_dir "$vc_dir"
     vc_tmp="$vc_dir/.harbor-cache-validate.$$.toml"
-    cp "$1" "$vc_tmp"
+    cp "$1" "$vc_tmp" 2>"$WORK/err" || { vc_err=$(cat "$WORK/err"); rm -f "$vc_tmp"; die "cannot write $vc_tmp: $vc_err"; }
     if ! "$HC_CONTAINERD" --config "$vc_tmp" config dump >"$WORK/dump" 2>"$WORK/dump.err"; then
         rm -f "$vc_tmp"
         die "containerd rejected the new config: $(tail -n 3 "$WORK/dump.err" | tr '\n' ' ')"
