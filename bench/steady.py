@@ -112,7 +112,7 @@ def main(runs: int = RUNS) -> dict[str, Figure]:
     shutil.rmtree(base, ignore_errors=True)
     (base / "state").mkdir(parents=True)
     private_key, public_key = ssh_keypair(base)
-    spec = SandboxSpec(dir=str(base / "sandbox"), admin_password="bench-" + secrets.token_urlsafe(12),
+    spec = SandboxSpec(dir=str(base / "sandbox"), admin_password="Bench-1" + secrets.token_urlsafe(12),
                        subnet=SUBNET, double_port=free_port(), control_port=free_port(),
                        authorized_keys=[public_key])
     box = Sandbox(spec)

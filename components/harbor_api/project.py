@@ -236,10 +236,11 @@ class ProjectProvider(HarborProvider):
 
     def refine(self, c: Checker) -> None:
         limit, speed = c.out["storage_limit"], c.out["proxy_speed_kb"]
-        if c.known("storage_limit") and limit == 0:
-            c.fail("storage_limit", "must be -1 (unlimited) or a number of bytes > 0")
-        if c.known("proxy_speed_kb") and speed == 0:
-            c.fail("proxy_speed_kb", "must be -1 (unlimited) or kbps > 0")
+        checked = {f.property for f in c.failures}  # the range checks of the inputs' specs, already reported
+        if c.known("storage_limit") and isinstance(limit, int) and "storage_limit" not in checked:
+            c.fail("storage_limit", rules.storage_limit_problem(limit))  # the settings' rule (components/rules)
+        if c.known("proxy_speed_kb") and isinstance(speed, int) and "proxy_speed_kb" not in checked:
+            c.fail("proxy_speed_kb", rules.proxy_speed_problem(speed))
         if c.out["registry_id"] is None and c.known("proxy_speed_kb") and speed != -1:
             c.fail("proxy_speed_kb", "applies only to a proxy-cache project (set registry_id)")
 

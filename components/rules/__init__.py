@@ -46,6 +46,7 @@ from components.rules.harbor import (
     harbor_username_problem,
     is_ecr_url,
     project_name_problem,
+    proxy_speed_problem,
     registry_name_problem,
     storage_limit_problem,
 )
@@ -155,6 +156,7 @@ __all__ = [
     "object_storage_warnings",
     "pem_certificates_problem",
     "project_name_problem",
+    "proxy_speed_problem",
     "proxy_url_problem",
     "quantity_bytes",
     "redis_addr_problem",

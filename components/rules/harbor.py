@@ -65,6 +65,13 @@ def storage_limit_problem(value: int) -> str | None:
             "(100 GiB)")
 
 
+def proxy_speed_problem(value: int) -> str | None:
+    """Why `value` is not a proxy-cache bandwidth limit Harbor takes (-1 for none, or KB/s >= 1), or None."""
+    if value == -1 or value > 0:
+        return None
+    return f"{value} is not a bandwidth limit: use -1 for none, or a speed in KB/s such as 10240"
+
+
 # --- passwords and users (server/v2.0/handler/user.go) ------------------------------------------------------
 
 PASSWORD_HINT: Final = (

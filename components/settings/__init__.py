@@ -11,7 +11,7 @@ Where things are:
 * stackfile.py: reading a Pulumi.<stack>.yaml as Pulumi does (YAML errors name the file and line);
 * secrets.py: the secrets set as secrets, and their values checked at deploy time;
 * warnings.py: what passes but a receiver may still refuse or ignore (logged by the program, printed by check);
-* loading.py: `validate`, `check` (settings and warnings), `load_from_pulumi`, `SettingsError`;
+* loading.py: `validate`, `check_settings` (settings and warnings), `load_from_pulumi`, `SettingsError`;
 * check.py: `python -m components.settings check Pulumi.<stack>.yaml ...`, the offline check.
 
 The patterns and parsers the settings share with the providers and renderers are in components/rules.py.
@@ -26,7 +26,7 @@ from components.settings.loading import (
     Loaded,
     SettingsError,
     StackFileError,
-    check,
+    check_settings,
     load_from_pulumi,
     load_stack_file,
     validate,
@@ -42,7 +42,7 @@ __all__ = [
     "Settings",
     "SettingsError",
     "StackFileError",
-    "check",
+    "check_settings",
     "load_from_pulumi",
     "load_stack_file",
     "validate",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from components.settings.loading import SettingsError, check
+from components.settings.loading import SettingsError, check_settings
 from components.settings.secrets import offline_notes
 from components.settings.stackfile import StackFileError, read_stack_file
 from components.settings.warnings import offline_warnings
@@ -26,7 +26,7 @@ def check_file(path: str) -> tuple[list[str], list[str]]:
     except StackFileError as exc:
         return [str(exc).removeprefix(f"{path}: ")], []
     try:
-        loaded = check(stack.raw, stack.secrets)
+        loaded = check_settings(stack.raw, stack.secrets, encrypted=stack.encrypted)
     except SettingsError as exc:
         return stack.errors + exc.errors, stack.warnings
     if stack.errors:

@@ -21,7 +21,7 @@ from components.settings.warnings import settings_warnings
 
 OBJECT_KEYS = ("harbor", "tls", "upstream", "proxyProject", "replication", "nodes", "imageRewrite")
 SCALAR_KEYS = ("production", "kubeconfig")
-__all__ = ["OBJECT_KEYS", "SCALAR_KEYS", "SECRET_KEYS", "Loaded", "SettingsError", "StackFileError", "check",
+__all__ = ["OBJECT_KEYS", "SCALAR_KEYS", "SECRET_KEYS", "Loaded", "SettingsError", "StackFileError", "check_settings",
            "load_from_pulumi", "load_stack_file", "validate"]
 
 
@@ -81,9 +81,6 @@ def _friendly(error: Mapping[str, Any]) -> list[str]:
     kind = error["type"]
     msg = str(error["msg"]).removeprefix("Value error, ")
     value = error.get("input")
-    if isinstance(value, Mapping) and set(value) == {"secure"}:
-        return [f"{key} is encrypted (secure:), but only adminPassword, upstreamSecretKey and sshPrivateKey are "
-                "read as secrets: store it in plaintext"]
     if kind == "extra_forbidden":
         return [f"{key} is not a known setting (a typo?): remove it or see README's settings reference"]
     if kind == "missing":
@@ -119,31 +116,35 @@ def validate(raw: Mapping[str, Any], secrets: Mapping[str, bool]) -> Settings:
 
     `secrets` maps each present secret key to whether it was stored encrypted. Raises SettingsError.
     """
-    return check(raw, secrets).settings
+    return check_settings(raw, secrets).settings
 
 
-def check(raw: Mapping[str, Any], secrets: Mapping[str, bool], values: Mapping[str, str] | None = None) -> Loaded:
+def check_settings(raw: Mapping[str, Any], secrets: Mapping[str, bool], values: Mapping[str, str] | None = None,
+                   encrypted: Iterable[str] = ()) -> Loaded:
     """Validate like `validate`, and return the warnings too; with the secrets' decrypted `values` (deploy
-    time) their rules are applied as well. Raises SettingsError with every problem found."""
-    errors: list[str] = []
+    time) their rules are applied as well. `encrypted`: other keys stored as secrets (refused: the program
+    reads them as plain values, so they would reach the state unencrypted). Raises SettingsError with every
+    problem found."""
+    encrypted = sorted(encrypted)
+    errors = [f"{NAMESPACE}:{key} is encrypted (secure:), but only adminPassword, upstreamSecretKey and "
+              "sshPrivateKey are read as secrets (any other value would be stored unencrypted in the state): set it "
+              "in plaintext, or keep the secret in a Kubernetes Secret (e.g. objectStorage.existingSecret)"
+              for key in encrypted]
     unknown = set(raw) - set(OBJECT_KEYS) - set(SCALAR_KEYS) - set(SECRET_KEYS)
     errors += [f"{NAMESPACE}:{key} is not a known setting (a typo?): remove it or see README's settings "
                "reference" for key in sorted(unknown)]
     errors += presence_errors(raw, secrets)
+    value_errors, value_warnings = value_problems(raw, values or {})
     data = {k: v for k, v in raw.items() if k not in SECRET_KEYS and k not in unknown}
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
-        errors += [line for e in exc.errors() for line in _friendly(e)]
-        raise SettingsError(errors) from None
-    warnings = settings_warnings(settings)
-    if values:
-        value_errors, value_warnings = value_problems(settings, values)
-        errors += value_errors
-        warnings += value_warnings
-    if errors:
-        raise SettingsError(errors)
-    return Loaded(settings, warnings)
+        hidden = tuple(f"{NAMESPACE}:{key}" for key in encrypted)
+        errors += [line for e in exc.errors() for line in _friendly(e) if not line.startswith(hidden)]
+        raise SettingsError(errors + value_errors) from None
+    if errors or value_errors:
+        raise SettingsError(errors + value_errors)
+    return Loaded(settings, settings_warnings(settings) + value_warnings)
 
 
 def load_from_pulumi() -> Loaded:
@@ -172,7 +173,8 @@ def load_from_pulumi() -> Loaded:
     values = {key: value for key in SECRET_KEYS
               if (value := runtime_config.get_config(f"{NAMESPACE}:{key}")) is not None}
     secrets = {key: runtime_config.is_config_secret(f"{NAMESPACE}:{key}") for key in values}
-    return check(raw, secrets, values)
+    encrypted = [key for key in raw if runtime_config.is_config_secret(f"{NAMESPACE}:{key}")]
+    return check_settings(raw, secrets, values, encrypted)
 
 
 def _present_keys(config_env: Mapping[str, Any]) -> list[str]:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from components import rules
-from components.settings.model import NAMESPACE, Settings
+from components.settings.model import NAMESPACE
 
 SSH_KEY_EXAMPLE = "-- \"$(cat ~/.ssh/id_ed25519)\""
 
@@ -49,29 +49,36 @@ def presence_errors(raw: Mapping[str, Any], secrets: Mapping[str, bool]) -> list
     return errors
 
 
-def value_problems(settings: Settings, values: Mapping[str, str]) -> tuple[list[str], list[str]]:
+def _section(raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = raw.get(key)
+    return value if isinstance(value, Mapping) else {}
+
+
+def value_problems(raw: Mapping[str, Any], values: Mapping[str, str]) -> tuple[list[str], list[str]]:
     """Errors and warnings about the secrets' decrypted `values` (deploy time), each naming its key.
 
+    Read from the raw settings, so they are listed with the other problems even when the settings are invalid.
     adminPassword: Harbor's password rule, when this program installs Harbor (an existing Harbor's password is
     whatever it is; a wrong one gets Harbor's 401). upstreamSecretKey: not empty when it is used; a warning when
     it does not look like an AWS key. sshPrivateKey: a key the SSH transport can load.
     """
     errors: list[str] = []
     warnings: list[str] = []
+    harbor, upstream, nodes = _section(raw, "harbor"), _section(raw, "upstream"), _section(raw, "nodes")
     password = values.get("adminPassword")
-    if password is not None and settings.harbor.install:
+    if password is not None and str(harbor.get("install", True)).lower() != "false":
         if (problem := rules.harbor_password_problem(password)) is not None:
             errors.append(f"{_key('adminPassword')} {problem}. Harbor takes the first admin password unchecked, but "
                           "refuses it for every later change: set a new one with pulumi config set --secret "
                           f"{_key('adminPassword')} '<password>'")
     secret = values.get("upstreamSecretKey")
-    if secret is not None and settings.upstream.access_key_id:
+    if secret is not None and upstream.get("accessKeyId"):
         if not secret.strip():
             errors.append(f"{_key('upstreamSecretKey')} is empty: set the secret for upstream.accessKeyId")
-        elif settings.upstream.type == "aws-ecr" and (note := rules.aws_secret_key_warning(secret)) is not None:
+        elif upstream.get("type", "aws-ecr") == "aws-ecr" and (note := rules.aws_secret_key_warning(secret)):
             warnings.append(f"{_key('upstreamSecretKey')} {note}")
     key = values.get("sshPrivateKey")
-    if key is not None and settings.nodes.transport == "ssh":
+    if key is not None and (nodes.get("transport") or ("ssh" if nodes.get("hosts") else "none")) == "ssh":
         if (problem := rules.ssh_private_key_problem(key)) is not None:
             errors.append(f"{_key('sshPrivateKey')} {problem}")
     return errors, warnings

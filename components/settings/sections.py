@@ -65,8 +65,10 @@ class TlsSettings(Section):
     @model_validator(mode="after")
     def _lifetimes(self) -> TlsSettings:
         problems = []
-        for prefix, duration, renew in (("ca", self.ca_duration, self.ca_renew_before),
-                                        ("leaf", self.leaf_duration, self.leaf_renew_before)):
+        pairs = [("leaf", self.leaf_duration, self.leaf_renew_before)]
+        if not self.cluster_issuer:  # else there is no CA Certificate of ours
+            pairs.insert(0, ("ca", self.ca_duration, self.ca_renew_before))
+        for prefix, duration, renew in pairs:
             for which, problem in rules.lifetime_problems(duration, renew):
                 problems.append(at(prefix + which[0].upper() + which[1:], problem))
         report(problems)
@@ -143,7 +145,7 @@ class ProxyProjectSettings(Section):
     public: Flag = True
     retention_days: Whole | None = 7
     storage_limit_bytes: Whole = -1
-    speed_kb: Whole = Field(-1, ge=-1)
+    speed_kb: Whole = -1
     force_destroy: Flag = False
 
     @field_validator("retention_days")
@@ -158,6 +160,13 @@ class ProxyProjectSettings(Section):
     @classmethod
     def _limit(cls, value: int) -> int:
         if (problem := rules.storage_limit_problem(value)) is not None:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("speed_kb")
+    @classmethod
+    def _speed(cls, value: int) -> int:
+        if (problem := rules.proxy_speed_problem(value)) is not None:
             raise ValueError(problem)
         return value
 

@@ -27,7 +27,10 @@ class StackFileError(ValueError):
     """A file that cannot be read as a stack file; the message names the file, the line and the expected shape."""
 
 
-class StackLoader(yaml.SafeLoader):
+_SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when PyYAML has it
+
+
+class StackLoader(_SafeLoader):
     """PyYAML's safe loader with yaml.v3's scalar types and duplicate keys refused."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
@@ -83,6 +86,8 @@ class StackFile:
     secrets: dict[str, bool]
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    encrypted: list[str] = field(default_factory=list)
+    """Keys other than the three secrets that hold an encrypted value (`harbor.values.x`); set to ENCRYPTED."""
 
 
 def read_stack_file(path: str | Path) -> StackFile:
@@ -123,7 +128,7 @@ def _harbor_cache_part(config: Mapping[Any, Any]) -> StackFile:
         if len(parts) == 3 and parts[1] == "config":  # Pulumi's old `<namespace>:config:<name>` form
             parts = [parts[0], parts[2]]
         if len(parts) != 2 or not all(parts):
-            found.errors.append(f"{full_key!s} is not a configuration key: Pulumi needs `<namespace>:<name>`, "
+            found.errors.append(f"'{full_key!s}' is not a configuration key: Pulumi needs `<namespace>:<name>`, "
                                 f"e.g. {NAMESPACE}:{parts[-1] or 'harbor'}")
             continue
         namespace, key = parts
@@ -135,11 +140,31 @@ def _harbor_cache_part(config: Mapping[Any, Any]) -> StackFile:
         if key in SECRET_KEYS:
             found.secrets[key] = isinstance(value, Mapping) and "secure" in value
             continue
-        found.raw[key] = value
+        found.raw[key] = _without_secure(value, key, found.encrypted)
     return found
 
 
+ENCRYPTED = "<encrypted>"
+
+
+def _is_secure(value: Any) -> bool:
+    return isinstance(value, Mapping) and set(value) == {"secure"}
+
+
+def _without_secure(value: Any, key: str, found: list[str]) -> Any:
+    """`value` with each encrypted (`secure:`) value replaced by ENCRYPTED, their keys added to `found`."""
+    if _is_secure(value):
+        found.append(key)
+        return ENCRYPTED
+    if isinstance(value, Mapping):
+        return {k: _without_secure(v, f"{key}.{k}", found) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_secure(v, f"{key}[{i}]", found) for i, v in enumerate(value)]
+    return value
+
+
 def load_stack_file(path: str | Path) -> tuple[dict[str, Any], dict[str, bool]]:
-    """The harbor-cache values of a stack file and, per secret key, whether it is encrypted (read_stack_file)."""
+    """The harbor-cache values of a stack file and, per secret key, whether it is encrypted (read_stack_file;
+    other encrypted values read as ENCRYPTED)."""
     stack = read_stack_file(path)
     return stack.raw, stack.secrets

@@ -115,7 +115,7 @@ def life(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lifecycle]:
     require_root()
     base = tmp_path_factory.mktemp("e2e")
     private_key, public_key = ssh_keypair(base)
-    password = "e2e-admin-" + secrets.token_urlsafe(12)
+    password = "E2e-admin-" + secrets.token_urlsafe(12)  # Harbor's password rule: an upper, a lower, a digit
     upstream_secret = "e2e-upstream-" + secrets.token_urlsafe(16)
     spec = SandboxSpec(dir=str(base / "sandbox"), admin_password=password, subnet=_free_subnet(),
                        double_port=free_port(), control_port=free_port(), authorized_keys=[public_key])

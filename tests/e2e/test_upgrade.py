@@ -117,7 +117,7 @@ def _core(kube: LocalKube) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def upgrade(tmp_path_factory: pytest.TempPathFactory, local_kube: LocalKube) -> Iterator[Upgrade]:
     base = tmp_path_factory.mktemp("upgrade")
-    password = "upgrade-admin-" + secrets.token_urlsafe(12)
+    password = "Upgrade-admin-1" + secrets.token_urlsafe(12)  # Harbor's password rule: an upper, a lower, a digit
     with HarborDouble(password) as double, FakeUpstream() as upstream:
         work = copy_project(base / "program")
         (base / "state").mkdir()
