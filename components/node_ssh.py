@@ -227,7 +227,12 @@ def crictl_pull(target: SshTarget, private_key: str, image: str, crictl: str = "
     message = (out.strip() or err.strip()).splitlines()[-1:] or [""]
     image_id = out.strip().rsplit(" ", 1)[-1] if code == 0 else ""
     return {"image": image, "node": target.name, "ok": code == 0, "image_id": image_id,
-            "message": message[0][:300], "seconds": round(time.monotonic() - started, 1)}
+            "message": _shorten(message[0]), "seconds": round(time.monotonic() - started, 1)}
+
+
+def _shorten(line: str, head: int = 150, tail: int = 450) -> str:
+    """A long containerd error with its start (what failed) and its end (why: x509, token, refused ...)."""
+    return line if len(line) <= head + tail + 5 else f"{line[:head]} ... {line[-tail:]}"
 
 
 # ------------------------------------------------------------------------------------------ providers

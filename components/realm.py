@@ -12,7 +12,8 @@ running it before the nodes means a realm nodes can never use stops the deployme
 a cache they would bypass. It needs no tool on the nodes. It fails when it knows the realm is wrong (plain
 HTTP while nodes use HTTPS, a cluster-internal or loopback name, an unknown scheme) and warns when it cannot
 know (the endpoint is not reachable from here, or the realm is on another host or port than the endpoint:
-whether nodes reach and trust that one only a pull from a node can tell, see NodePullCheck).
+whether nodes reach and trust that one only a pull from a node can tell, see NodePullCheck). The module path,
+the class names and the property names are stack-state format (the engine pickles the provider by reference).
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ ids, so ``Sandbox.attach(dir)`` works from another process (``scripts/sandbox st
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -208,21 +209,40 @@ class Sandbox:
             "nodes": node_values,
         }
 
-    def pulled_through_cache(self, node_name: str) -> tuple[bool, list[dict[str, str]]]:
-        """Pull the test image by its upstream name on a node (crictl); True when Harbor's path served it.
+    def pulled_through_cache(self, node_name: str, image: str | None = None,
+                             project: str = "mif") -> tuple[bool, list[dict[str, str]]]:
+        """Pull an image (default: the test image by its upstream name) on a node (crictl); True when Harbor's
+        path served it.
 
         The image is forgotten first, so the pull resolves it again: served means nginx logged the node's
         requests under ``/v2/<project>/`` with 200 (the manifest, and the blobs the node's store lacks) and
         the node sent nothing to the upstream registry.
         """
         node = next(n for n in self.bed.nodes if n.name == node_name)
-        node.remove_image(self.spec.image)
+        image = image or self.spec.image
+        node.remove_image(image)
         self.bed.clear_logs()
-        result = node.crictl("pull", self.spec.image)
-        served = [r for r in self.bed.harbor_requests()
-                  if r["client"] == node.addr and r["path"].startswith("/v2/mif/") and r["status"] == "200"]
+        result = node.crictl("pull", image)
+        served = [r for r in self.bed.harbor_requests() if r["client"] == node.addr
+                  and r["path"].startswith(f"/v2/{project}/") and r["status"] == "200"]
         direct = self.bed.upstream_requests(node.addr)
         return result.returncode == 0 and bool(served) and not direct, self.bed.harbor_requests()
+
+    def serve_issued_certificate(self, namespace: str, secret: str, port: int, timeout: float = 300) -> None:
+        """Serve Harbor's pull path over HTTPS on ``port`` with the certificate the program's TLS chain issued:
+        wait until the Certificate's Secret (filled by the stand-in cert-manager) exists in the local API
+        server, then hand its ``tls.crt``/``tls.key`` to the bed's nginx (the role Harbor's own nginx plays)."""
+        end = time.monotonic() + timeout
+        while True:
+            got = self.kube.kubectl("get", "secret", secret, "-n", namespace, "-o", "json", check=False)
+            data = json.loads(got.stdout).get("data", {}) if got.returncode == 0 else {}
+            if data.get("tls.crt") and data.get("tls.key"):
+                break
+            if time.monotonic() > end:
+                raise TimeoutError(f"the Secret {namespace}/{secret} was not issued within {timeout:.0f}s")
+            time.sleep(0.5)
+        cert, key = (base64.b64decode(data[k]).decode() for k in ("tls.crt", "tls.key"))
+        self.bed.serve_https(port, cert, key)
 
     # ---- pieces
 
@@ -235,7 +255,9 @@ class Sandbox:
         self._spawn("harbor-double", [
             sys.executable, "-m", "lab", "double", "--port", str(self.spec.double_port),
             "--control-port", str(self.spec.control_port), "--admin-password-file", str(password),
-            "--state-dir", str(state)])
+            "--state-dir", str(state),
+            # getArtifact of a proxy-cache project answers from what the pull path's registry really holds
+            "--setting", "proxy_storage=" + json.dumps({"*": str(self.dir / "bed" / "mirror-data")})])
         end = time.monotonic() + 30
         while not self.double.up():
             if time.monotonic() > end or not pid_alive(self.processes["harbor-double"].pid):

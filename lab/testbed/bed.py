@@ -39,7 +39,7 @@ from lab.testbed.commands import http_ok, run, tcp_open, wait_until
 from lab.testbed.image import build_oci_image
 from lab.testbed.layout import HARBOR_NAME, IMAGE_REPO, IMAGE_TAG, NODE_STATE_DIR, SOCKET, UPSTREAM_HOST
 from lab.testbed.node import RESTART_SCRIPT, Node
-from lab.testbed.registries import parse_access_log, write_configs
+from lab.testbed.registries import parse_access_log, write_configs, write_realm, write_tls_server
 from lab.testbed.tools import containerd2_bin, crictl_bin, tools_ready
 
 
@@ -232,7 +232,7 @@ class Testbed:
         self._spawn("nginx", ["nginx", "-c", str(b / "nginx.conf")])
         wait_until("upstream registry", lambda: http_ok(f"http://{h}:5000/v2/"))
         self._spawn("mirror", ["docker-registry", "serve", str(b / "mirror.yml")])  # pings upstream at start
-        wait_until("mirror behind nginx", lambda: http_ok(f"http://{h}:{self.harbor_port}/v2/"))
+        wait_until("mirror behind nginx", lambda: http_ok(f"http://{h}:{self.harbor_port}/v2/", token="bed"))  # noqa: S106 - any token passes
 
     def _push_image(self) -> None:
         layout = self.base / "image"
@@ -291,6 +291,22 @@ class Testbed:
         (d / "etc-containerd" / "config.toml").write_text(node.stock_config())
         node.restart_containerd()
         return node
+
+    def serve_https(self, port: int, cert_pem: str, key_pem: str) -> None:
+        """Serve Harbor's pull path over HTTPS on ``<host_addr>:port`` with this certificate (nginx reloads)."""
+        write_tls_server(self.base, self.host_addr, port, cert_pem, key_pem)
+        self._reload_nginx()
+        wait_until(f"HTTPS pull path on :{port}", lambda: tcp_open(self.host_addr, port))
+
+    def _reload_nginx(self) -> None:
+        run(["nginx", "-c", str(self.base / "nginx.conf"), "-s", "reload"])
+        time.sleep(0.5)  # the new worker takes over
+
+    def set_realm(self, realm: str | None) -> None:
+        """Announce another token realm on Harbor's pull path (None: the address the client used), as a Harbor
+        with another externalURL does; nginx reloads its configuration."""
+        write_realm(self.base, realm)
+        self._reload_nginx()
 
     # ---- logs
     def clear_logs(self) -> None:

@@ -33,7 +33,9 @@ def tcp_open(addr: str, port: int) -> bool:
         return True
 
 
-def http_ok(url: str) -> bool:
-    """GET url answers 200 (bed addresses only)."""
-    with urllib.request.urlopen(url, timeout=2) as r:  # noqa: S310 (http URLs of the bed)
+def http_ok(url: str, token: str | None = None) -> bool:
+    """GET url answers 200 (bed addresses only), sent with a Bearer ``token`` when given."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    request = urllib.request.Request(url, headers=headers)  # noqa: S310 (http URLs of the bed)
+    with urllib.request.urlopen(request, timeout=2) as r:  # noqa: S310 (http URLs of the bed)
         return bool(r.status == 200)

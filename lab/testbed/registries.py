@@ -1,11 +1,14 @@
 """The bed's registries: an upstream registry and a proxying registry behind one nginx, which also plays
-Harbor's pull path (``/v2/<project>/...``); nginx's access logs (with client addresses) say who served what."""
+Harbor's pull path (``/v2/<project>/...``); nginx's access logs (with client addresses) say who served what.
+
+Like Harbor, the pull path answers a request without a token ``401`` with
+``WWW-Authenticate: Bearer realm="<realm>",service="harbor-registry"`` and hands out an anonymous token at
+``/service/token``. The realm defaults to the address the client used (Harbor's externalURL set right);
+``write_realm`` sets another one (an externalURL nodes cannot use), and nginx is then reloaded."""
 
 from __future__ import annotations
 
 from pathlib import Path
-
-from lab.testbed.layout import PROJECT
 
 
 def write_configs(b: Path, h: str, harbor_port: int) -> None:
@@ -19,6 +22,8 @@ def write_configs(b: Path, h: str, harbor_port: int) -> None:
             f"http:\n  net: unix\n  addr: {b}/{name}.sock\n{extra}")
     for d in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (b / "nginx-tmp" / d).mkdir(parents=True, exist_ok=True)
+    if not (b / "realm.conf").exists():
+        write_realm(b, None)
     proxy = "proxy_http_version 1.1; proxy_set_header Host $http_host; proxy_buffering off; " \
             "proxy_request_buffering off;"
     (b / "nginx.conf").write_text(f"""
@@ -46,13 +51,49 @@ http {{
     listen {h}:{harbor_port};
     listen {h}:8443 ssl;
     ssl_certificate {b}/tls/server.crt; ssl_certificate_key {b}/tls/server.key;
-    access_log {b}/logs/harbor-access.log bed;
-    location = /v2/ {{ {proxy} proxy_pass http://mirror_reg/v2/; }}
-    location ~ ^/v2/{PROJECT}/(.*)$ {{ {proxy} proxy_pass http://mirror_reg/v2/$1$is_args$args; }}
-    location / {{ return 404; }}
+    include {b}/harbor-path.conf;
   }}
+  include {b}/servers/*.conf;
 }}
 """)
+    (b / "servers").mkdir(exist_ok=True)
+    # Every project of Harbor's layout maps onto the one proxying registry (Harbor serves them all).
+    project = "[a-z0-9][a-z0-9._-]*"
+    (b / "harbor-path.conf").write_text(f"""
+    access_log {b}/logs/harbor-access.log bed;
+    include {b}/realm.conf;
+    location = /service/token {{ default_type application/json; return 200 '{TOKEN}'; }}
+    location = /v2/ {{ {CHALLENGE} {proxy} proxy_pass http://mirror_reg/v2/; }}
+    location ~ ^/v2/{project}/(.*)$ {{ {CHALLENGE} {proxy} proxy_pass http://mirror_reg/v2/$1$is_args$args; }}
+    location / {{ return 404; }}
+""")
+
+
+def write_tls_server(b: Path, h: str, port: int, cert_pem: str, key_pem: str) -> None:
+    """Harbor's pull path also over HTTPS on ``h:port`` with this certificate (e.g. the one the program's TLS
+    chain issued); nginx must be reloaded."""
+    tls = b / "tls"
+    (tls / f"harbor-{port}.crt").write_text(cert_pem)
+    key = tls / f"harbor-{port}.key"
+    key.write_text(key_pem)
+    key.chmod(0o600)
+    (b / "servers" / f"https-{port}.conf").write_text(
+        f"server {{\n  listen {h}:{port} ssl;\n  ssl_certificate {tls}/harbor-{port}.crt; "
+        f"ssl_certificate_key {key};\n  include {b}/harbor-path.conf;\n}}\n")
+
+
+TOKEN = '{"token": "hc-anonymous", "access_token": "hc-anonymous", "expires_in": 1800}'  # noqa: S105 - the anonymous token nginx hands out
+# Harbor's answer to a request without a token (its registry's token auth), with the realm of realm.conf.
+CHALLENGE = ('if ($http_authorization = "") { add_header WWW-Authenticate '
+             '\'Bearer realm="$harbor_realm",service="harbor-registry"\' always; '
+             "return 401 '{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"unauthorized to access "
+             "repository\"}]}'; }")
+
+
+def write_realm(b: Path, realm: str | None) -> None:
+    """The token realm nginx announces: ``None`` = the address the client used, else this URL."""
+    value = realm or "$scheme://$http_host/service/token"
+    (b / "realm.conf").write_text(f'set $harbor_realm "{value}";\n')
 
 
 def parse_access_log(path: Path) -> list[dict[str, str]]:

@@ -18,6 +18,7 @@ import os
 import secrets
 import shutil
 import subprocess
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,7 @@ from lab.paths import ROOT, TOOLS_BIN, harbor_chart
 from lab.processes import free_port
 from lab.project import StackFile, copy_project, ssh_keypair
 from lab.sandbox import Sandbox, SandboxSpec
+from lab.testbed import IMAGE_REPO, IMAGE_TAG
 from tests.support import chart_wiring as wiring
 from tests.support.lifecycle import Timings, certs_tree, containerd_pids, hosts_toml
 from tests.support.requirements import require_engine, require_root
@@ -215,7 +217,10 @@ def test_up_creates_everything(life: Lifecycle) -> None:
         ok, log = life.box.pulled_through_cache(name)
         assert ok, f"{name} did not pull through Harbor's path: {log}"
     assert not hosts_toml(life.node("node3"), life.upstream_host).exists()
-    assert result.outputs["nodeVerification"].value["ok"] is True
+    verification = result.outputs["nodeVerification"].value
+    assert verification["ok"] is True and verification["through_harbor"] is True, verification
+    assert verification["harbor_image"] == f"{endpoint}/mif/{IMAGE_REPO}:{IMAGE_TAG}", verification
+    assert verification["digest"].startswith("sha256:"), verification  # Harbor's API: the artifact is cached
     assert result.outputs["imagePrefix"].value == f"{endpoint}/mif"
 
 
@@ -380,8 +385,71 @@ def test_destroy_removes_everything_and_restores_the_nodes(life: Lifecycle) -> N
         assert certs_tree(node) == life.original_trees[node.name], f"{node.name} was not restored"
 
 
+def _serve_leaf_when_issued(box: Sandbox, namespace: str, port: int) -> tuple[threading.Thread, list[Exception]]:
+    """In the background: as soon as the program's TLS chain fills the leaf Secret, the sandbox's pull path
+    serves it on ``port`` (Harbor's nginx would), so the nodes configured by the same ``up`` pull over it."""
+    errors: list[Exception] = []
+
+    def serve() -> None:
+        try:
+            box.serve_issued_certificate(namespace, "harbor-tls", port)  # TlsArgs.leaf_secret: <release>-tls
+        except (TimeoutError, OSError, ValueError, KeyError, subprocess.SubprocessError) as exc:  # for the test
+            errors.append(exc)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return thread, errors
+
+
+def _up_fails(st: auto.Stack, life: Lifecycle, replace: list[str]) -> str:
+    """``pulumi up --replace ...`` that must fail; its output."""
+    with pytest.raises(auto.CommandError) as failed:
+        st.up(on_output=life.output.append, replace=replace)
+    return str(failed.value)
+
+
+def _https_nodes_and_verification(life: Lifecycle, tls: auto.Stack, up: auto.UpResult, port: int) -> None:
+    """Every node pulls over HTTPS (the leaf the chain issued, the CA the program placed) by Harbor's name and
+    by the upstream name, from Harbor's path; then the two ways the cache breaks fail the update by name."""
+    box, endpoint = life.box, f"{life.box.spec.host_addr}:{port}"
+    by_harbor = f"{endpoint}/mif-tls/{IMAGE_REPO}:{IMAGE_TAG}"
+    verification = up.outputs["nodeVerification"].value
+    assert verification["through_harbor"] is True and verification["harbor_image"] == by_harbor, verification
+    ca = up.outputs["caCertificate"].value.strip()
+    for node in box.bed.nodes:
+        assert (certs_tree(node).get(f"certs.d/{endpoint}/ca.crt") or "").strip() == ca, node.name
+        for image in (by_harbor, None):
+            ok, log = box.pulled_through_cache(node.name, image=image, project="mif-tls")
+            assert ok, f"{node.name} did not pull {image or 'by the upstream name'} over HTTPS from Harbor: {log}"
+    deployment = tls.export_stack().deployment or {}
+    urns = [r["urn"] for r in deployment["resources"]
+            if r["type"] in ("pulumi-python:dynamic/nodes:RealmCheck", "pulumi-python:dynamic/nodes:PullCheck")]
+    assert len(urns) == 2, urns
+    # An externalURL nodes cannot use: the realm check stops the update before any node is touched.
+    box.bed.set_realm("http://harbor.harbor-tls.svc.cluster.local/service/token")
+    try:
+        out = _up_fails(tls, life, urns)
+        assert "the token realm http://harbor.harbor-tls.svc.cluster.local/service/token is plain HTTP while " \
+               "nodes use HTTPS" in out, _tail(out)
+    finally:
+        box.bed.set_realm(None)
+    # Harbor down on its node endpoint: upstream-name pulls fall back unseen, the verification names it.
+    conf = box.bed.base / "servers" / f"https-{port}.conf"
+    saved = conf.read_text()
+    conf.unlink()
+    box.bed.set_realm(None)  # reloads nginx without the HTTPS server
+    try:
+        out = _up_fails(tls, life, urns)
+        assert "(Harbor down)" in out and "by Harbor's name failed" in out, _tail(out)
+    finally:
+        conf.write_text(saved)
+        box.bed.set_realm(None)
+    tls.up(on_output=life.output.append, replace=urns)  # the cache is back: proven again
+
+
 def test_https_variant_certificate_drift_and_ca_through_stack_reference(life: Lifecycle) -> None:
-    """A second, node-less stack in HTTPS mode: its CA reaches another program; an edited Certificate is undone."""
+    """A second stack in HTTPS mode on every node: the sandbox's pull path serves the leaf the program's chain
+    issued and every node pulls over it; its CA reaches another program; an edited Certificate is undone."""
     ns, spec = "harbor-tls", life.box.spec
     tls = stack(life.work, "e2e-tls", engine_env(life.backend), python_project("harbor-cache", "e2e copy"))
     values = _initial_values(life.box)
@@ -390,13 +458,18 @@ def test_https_variant_certificate_drift_and_ca_through_stack_reference(life: Li
     values["upstream"]["name"] = "e2e-tls-upstream"
     values["proxyProject"]["name"] = "mif-tls"
     values["replication"] = {"enabled": False}
-    values.pop("nodes")
+    values["nodes"] = life.box.node_settings()  # every node (the first stack's destroy restored them)
     StackFile(life.work, "e2e-tls").set(values)
+    ssh_key = life.stack.get_config("harbor-cache:sshPrivateKey").value
     for key, secret in (("adminPassword", life.box.spec.admin_password),
-                        ("upstreamSecretKey", life.secret_values["upstream secret key"])):
+                        ("upstreamSecretKey", life.secret_values["upstream secret key"]), ("sshPrivateKey", ssh_key)):
         tls.set_config(f"harbor-cache:{key}", auto.ConfigValue(secret, secret=True))
     try:
+        serving, serve_errors = _serve_leaf_when_issued(life.box, ns, spec.harbor_port + 11)
         up = tls.up(on_output=life.output.append)
+        serving.join(timeout=30)
+        assert not serve_errors, serve_errors
+        _https_nodes_and_verification(life, tls, up, spec.harbor_port + 11)
         ca = up.outputs["caCertificate"].value
         assert ca.startswith("-----BEGIN CERTIFICATE-----"), ca[:80]
         certs = life.kube_json("get", "certificates.cert-manager.io", "-n", ns)["items"]

@@ -92,8 +92,9 @@ def other_ca_pem() -> str:
 def assert_served_by_mirror(bed: Testbed, node: Node) -> None:
     """Every byte came through the Harbor project path; the node never asked the upstream."""
     mine = [r for r in bed.harbor_requests() if r["client"] == node.addr]
-    manifests = [r for r in mine if r["path"].startswith(f"/v2/{PROJECT}/{IMAGE_REPO}/manifests/")]
-    blobs = [r for r in mine if r["path"].startswith(f"/v2/{PROJECT}/{IMAGE_REPO}/blobs/")]
+    answered = [r for r in mine if r["status"] != "401"]  # 401: the token challenge before the retry
+    manifests = [r for r in answered if r["path"].startswith(f"/v2/{PROJECT}/{IMAGE_REPO}/manifests/")]
+    blobs = [r for r in answered if r["path"].startswith(f"/v2/{PROJECT}/{IMAGE_REPO}/blobs/")]
     assert manifests and all(r["status"] == "200" for r in manifests), mine
     assert len(blobs) >= 2 and all(r["status"] == "200" for r in blobs), mine  # config + layer
     assert not [r for r in mine if "/v2/" in r["path"][4:]], "a doubled /v2 path reached Harbor"

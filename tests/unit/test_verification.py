@@ -157,3 +157,12 @@ def test_old_state_without_endpoint_only_pulls_the_upstream_name(pulls: dict[str
     old = {k: v for k, v in PROPS.items() if k not in ("node_endpoint", "project", "ca_pem")}
     out = NodePullCheckProvider().create(old).outs or {}
     assert out["through_harbor"] is False and out["ok"] is True
+
+
+def test_a_long_containerd_error_keeps_its_cause() -> None:
+    """crictl's one-line error starts with what failed and ends with why: both survive the shortening."""
+    line = ('level=error msg="pulling image: failed to pull ' + "x" * 600
+            + ' x509: certificate signed by unknown authority"')
+    short = node_ssh._shorten(line)
+    assert len(short) < 620 and short.startswith("level=error") and "x509: certificate signed" in short
+    assert "(TLS trust)" in str(pull_failure("n", "i", short))
