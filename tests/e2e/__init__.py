@@ -1,0 +1,1 @@
+"""The e2e tier (a package, so its test modules may share basenames with other tiers')."""

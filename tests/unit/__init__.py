@@ -1,0 +1,1 @@
+"""The unit tier (a package, so its test modules may share basenames with other tiers')."""
