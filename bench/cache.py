@@ -24,7 +24,8 @@ from bench.common import RUNS, SUBNET, WORK, Figure, median, now, save, step
 from bench.slowlink import SlowUpstream
 from components.containerd import NodeMirrorSpec, UpstreamMirror, etc_hosts_line, render_certs_files
 from components.node_script import ScriptParams
-from components.node_ssh import SshTarget, run_node_script
+from components.node_ssh import run_node_script
+from components.ssh import SshTarget
 from lab.testbed import PROJECT, SOCKET, Node, Testbed, crictl_bin
 
 PULL_TIMEOUT = 900.0

@@ -45,8 +45,9 @@ import pulumi
 
 from components.containerd import NodeMirrorSpec, etc_hosts_line, harbor_authority, render_certs_files
 from components.node_script import ScriptParams, render_script
-from components.node_ssh import NodeContainerdConfig, NodePullCheck, SshTarget
+from components.node_ssh import NodeContainerdConfig, NodePullCheck
 from components.realm import RealmCheck
+from components.ssh import SshTarget
 
 Transport = Literal["ssh", "daemonset"]
 

@@ -12,12 +12,12 @@ from components.harbor_api.endpoint import HarborEndpoint
 from components.harbor_values import PinnedSecretNames, harbor_values
 from components.helm import ChartInstall, ChartSource
 from components.node_script import ScriptParams
-from components.node_ssh import SshTarget
 from components.nodes import DaemonSetOptions, NodeMirrorArgs
 from components.rewrite_policy import RewritePolicySpec
 from components.rules import is_ip
 from components.settings import Settings
 from components.settings.sections import ChartRef
+from components.ssh import SshTarget
 from components.tls import Tls, TlsArgs
 from components.upstream import HarborUpstreamArgs, ProxyProjectOptions, ReplicationOptions
 

@@ -9,7 +9,8 @@ import pulumi
 
 from components.containerd import NodeMirrorSpec, UpstreamMirror, etc_hosts_line, render_certs_files
 from components.node_script import ScriptParams
-from components.node_ssh import NodeContainerdConfig, SshTarget
+from components.node_ssh import NodeContainerdConfig
+from components.ssh import SshTarget
 
 config = pulumi.Config()
 spec = NodeMirrorSpec(

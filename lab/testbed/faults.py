@@ -27,7 +27,7 @@ from typing import Any
 import paramiko
 
 from components.node_script import Mode, ScriptParams, parse_result, render_script
-from components.node_ssh import SshTarget, load_private_key
+from components.ssh import SshTarget, load_private_key
 from lab.testbed.node import Node
 
 MV_WRAPPER = """#!/bin/sh

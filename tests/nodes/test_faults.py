@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from components.node_ssh import NodeContainerdConfigProvider, NodeError
+from components.node_ssh import NodeContainerdConfigProvider
+from components.ssh import NodeError
 from lab.testbed import Node, Testbed, faults
 from tests.support.node_cases import http_spec, node_of, node_props
 

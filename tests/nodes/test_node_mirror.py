@@ -18,7 +18,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from components.containerd import NodeMirrorSpec, harbor_authority
-from components.node_ssh import NodeContainerdConfigProvider, NodeError, NodePullCheckProvider
+from components.node_ssh import NodeContainerdConfigProvider, NodePullCheckProvider
+from components.ssh import NodeError
 from lab.testbed import IMAGE_REPO, PROJECT, Node, Testbed, crictl_bin
 from tests.support.node_cases import http_spec, https_spec, node_of, node_props
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from components.containerd import NodeMirrorSpec, UpstreamMirror, etc_hosts_line, render_certs_files
 from components.node_script import ScriptParams
-from components.node_ssh import SshTarget
+from components.ssh import SshTarget
 from lab.testbed import HARBOR_NAME, PROJECT, UPSTREAM_HOST, Node, Testbed
 from tests.support.requirements import require
 

@@ -35,12 +35,11 @@ from components.node_ssh import (
     KEY_CONFIG,
     TARGET_KEYS,
     NodeContainerdConfigProvider,
-    NodeError,
     NodePullCheckProvider,
-    SshTarget,
     changed_inputs,
 )
 from components.nodes import DaemonSetOptions, NodeMirror, NodeMirrorArgs
+from components.ssh import NodeError, SshTarget
 
 ECR = "255250787067.dkr.ecr.ap-northeast-2.amazonaws.com"
 PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"

@@ -317,7 +317,7 @@ def _private_keys() -> dict[str, str]:
 
 def test_private_key_rule_agrees_with_the_ssh_transport() -> None:
     # The receiver is components/node_ssh.load_private_key (paramiko): the rule accepts exactly what it loads.
-    from components.node_ssh import load_private_key
+    from components.ssh import load_private_key
 
     for name, key in _private_keys().items():
         try:

@@ -18,9 +18,10 @@ from components.harbor_api.client import HarborEndpoint
 from components.harbor_api.resources import Project, Registry, ReplicationPolicy
 from components.harbor_values import PinnedSecretNames, harbor_values
 from components.node_script import ScriptParams
-from components.node_ssh import NodeContainerdConfig, SshTarget
+from components.node_ssh import NodeContainerdConfig
 from components.rewrite_policy import RewritePolicySpec, build_rewrite_policy
 from components.settings import load_stack_file, validate
+from components.ssh import SshTarget
 from components.tls import CERT_MANAGER_API, TlsArgs, issuer_documents, leaf_document
 from lab.paths import harbor_chart
 
