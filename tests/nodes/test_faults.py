@@ -129,15 +129,7 @@ def test_kill_9_between_config_write_and_restart(bed: Testbed, provider: NodeCon
     props = node_props(node, http_spec(bed))
     before, configured = reference(provider, node, props)
     node.reset(node.stock_config())
-    hold = faults.hold_after_rename(node, "*/config.toml")
-    errors: list[BaseException] = []
-    runner = threading.Thread(target=lambda: _expect_error(provider, props, errors))
-    runner.start()
-    try:
-        faults.kill_group(hold.wait())
-    finally:
-        hold.release()
-    runner.join(60)
+    errors = _kill_9_after_config_rename(provider, node, props)
     assert errors and node.name in str(errors[0]) and "without a result" in str(errors[0]), errors
     assert assert_whole(node, before, configured) == "configured"  # config.toml replaced, no restart yet
     backups = list((Path(node.state_dir) / "orig").iterdir())
@@ -160,15 +152,7 @@ def test_kill_9_then_remove_restores_the_original(bed: Testbed, provider: NodeCo
     props = node_props(node, http_spec(bed))
     before, _ = reference(provider, node, props)
     node.reset(node.stock_config())
-    hold = faults.hold_after_rename(node, "*/config.toml")
-    errors: list[BaseException] = []
-    runner = threading.Thread(target=lambda: _expect_error(provider, props, errors))
-    runner.start()
-    try:
-        faults.kill_group(hold.wait())
-    finally:
-        hold.release()
-    runner.join(60)
+    errors = _kill_9_after_config_rename(provider, node, props)
     assert errors
     started = time.monotonic()
     provider.delete(node.name, props)
@@ -264,6 +248,22 @@ def test_two_applies_never_interleave(bed: Testbed, provider: NodeContainerdConf
     assert results["first"]["restarted"] is True
     assert results["second"]["changed"] == [] and results["second"]["restarted"] is False
     provider.delete(node.name, results["second"])
+
+
+def _kill_9_after_config_rename(provider: NodeContainerdConfigProvider, node: Node,
+                                props: dict[str, Any]) -> list[BaseException]:
+    """Apply ``props``, and kill -9 the node script right after it renamed config.toml into place (before the
+    restart); returns what the apply raised."""
+    hold = faults.hold_after_rename(node, "*/config.toml")
+    errors: list[BaseException] = []
+    runner = threading.Thread(target=lambda: _expect_error(provider, props, errors))
+    runner.start()
+    try:
+        faults.kill_group(hold.wait())
+    finally:
+        hold.release()
+    runner.join(60)
+    return errors
 
 
 def _expect_error(provider: NodeContainerdConfigProvider, props: dict[str, Any],
