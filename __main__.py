@@ -8,7 +8,7 @@ import pulumi_kubernetes as k8s
 from components import specs
 from components.harbor import HarborRelease
 from components.helm import release
-from components.kyverno import ImageRewrite, ImageRewriteArgs
+from components.kyverno import ImageRewrite
 from components.nodes import NodeMirror
 from components.settings import NAMESPACE, SettingsError, load_from_pulumi
 from components.tls import Tls
@@ -58,8 +58,7 @@ if settings.nodes.transport != "none":
 # 5. Optional admission-time image rewrite with Kyverno.
 rewrite = None
 if settings.image_rewrite.enabled:
-    rewrite = ImageRewrite("image-rewrite", ImageRewriteArgs(policy=specs.rewrite_spec(settings),
-                                                             install=specs.kyverno_install(settings)),
+    rewrite = ImageRewrite("image-rewrite", specs.image_rewrite_args(settings),
                            opts=pulumi.ResourceOptions(providers=[kube], depends_on=[upstream]))
 
 # 6. Outputs other programs read through StackReference.

@@ -11,6 +11,7 @@ from components.harbor import HarborReleaseArgs
 from components.harbor_api.endpoint import HarborEndpoint
 from components.harbor_values import PinnedSecretNames, harbor_values
 from components.helm import ChartInstall, ChartSource
+from components.kyverno import ImageRewriteArgs
 from components.node_script import ScriptParams
 from components.nodes import DaemonSetOptions, NodeMirrorArgs
 from components.rewrite_policy import RewritePolicySpec
@@ -175,3 +176,7 @@ def kyverno_install(settings: Settings) -> ChartInstall | None:
     return ChartInstall(source=chart_source(r.kyverno_chart, "imageRewrite.kyvernoChart"), release_name="kyverno",
                         namespace="kyverno", create_namespace=True, timeout_seconds=ADDON_TIMEOUT_SECONDS)
 
+
+def image_rewrite_args(settings: Settings) -> ImageRewriteArgs:
+    """The Kyverno rewrite policy, and Kyverno itself when this program installs it."""
+    return ImageRewriteArgs(policy=rewrite_spec(settings), install=kyverno_install(settings))

@@ -76,8 +76,10 @@ def run_program(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
     monkeypatch.setattr(pinned_secrets, "generate_pinned_values", never)
 
-    def run(stack: str) -> dict[str, tuple[str, dict[str, Any]]]:
+    def run(stack: str, **overrides: Any) -> dict[str, tuple[str, dict[str, Any]]]:
+        """Run __main__.py on the stack's settings, with `overrides` (short key -> object) replacing some."""
         config, secret_keys = stack_config(stack)
+        config.update({f"harbor-cache:{key}": json.dumps(value) for key, value in overrides.items()})
         with mocked_runtime(ProgramMocks(), stack=stack) as monitor:
             # The engine stores the outputs a resource lists in additionalSecretOutputs as secrets; so do we.
             secret_outputs: dict[str, set[str]] = {}
@@ -148,6 +150,14 @@ def test_prod_stack_builds_https_chain_and_replication(run_program: Any) -> None
     assert registry["harbor"]["url"] == "https://10.20.0.11:30003"
     assert registry["harbor"]["ca_pem"].startswith("-----BEGIN CERTIFICATE-----")
     assert policy["dest_namespace"] == "mif-replica"
+
+
+def test_image_rewrite_installs_kyverno_and_the_rewrite_policy(run_program: Any) -> None:
+    resources = run_program("dev", imageRewrite={"enabled": True, "installKyverno": True})
+    (policy,) = by_type(resources, "kubernetes:kyverno.io/v1:ClusterPolicy")
+    assert "10.0.0.11:30002/mif/" in json.dumps(policy["spec"])  # the rewrite target is the image prefix
+    releases = {rel["name"]: rel for rel in by_type(resources, "kubernetes:helm.sh/v3:Release")}
+    assert releases["kyverno"]["namespace"] == "kyverno" and releases["kyverno"]["version"] == "3.9.0"
 
 
 def release_values(rel: dict[str, Any]) -> dict[str, Any]:
