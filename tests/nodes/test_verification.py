@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 
-from components.containerd import harbor_authority
+from components.containerd import NodeMirrorSpec, harbor_authority
 from components.node_ssh import NodeContainerdConfigProvider, NodePullCheckProvider
 from components.realm import check_realm
 from components.verification import VerificationError
@@ -89,13 +89,7 @@ def test_wrong_ca_fails_the_verification_by_name(
     node = node_of(bed, flavor)
     node.reset(node.stock_config())
     spec = replace(https_spec(bed), ca_pem=other_ca_pem())
-    outs = outs_of(provider.create(node_props(node, spec)))
-    bed.clear_logs()
-    assert node.crictl("pull", upstream_image(bed)).returncode == 0
-    assert bed.upstream_requests(client=node.addr), "the fallback should have pulled from the upstream"
-    with pytest.raises(VerificationError, match=r"by Harbor's name failed \(TLS trust\)"):
-        pull_provider.create({**check_props(node, spec, harbor.url), "image": upstream_image(bed)})
-    provider.delete(node.name, outs)
+    _assert_bypass_fails_the_proof(bed, node, spec, provider, pull_provider, harbor, "TLS trust")
 
 
 @pytest.mark.parametrize("flavor", FLAVORS)
@@ -113,13 +107,7 @@ def test_unreachable_token_realm_is_rejected_and_fails_the_verification(
     assert verdict.level == "fail" and verdict.realm == UNREACHABLE_REALM, verdict
     node = node_of(bed, flavor)
     node.reset(node.stock_config())
-    outs = outs_of(provider.create(node_props(node, spec)))
-    bed.clear_logs()
-    assert node.crictl("pull", upstream_image(bed)).returncode == 0
-    assert bed.upstream_requests(client=node.addr), "the fallback should have pulled from the upstream"
-    with pytest.raises(VerificationError, match=r"by Harbor's name failed \(token realm\)"):
-        pull_provider.create({**check_props(node, spec, harbor.url), "image": upstream_image(bed)})
-    provider.delete(node.name, outs)
+    _assert_bypass_fails_the_proof(bed, node, spec, provider, pull_provider, harbor, "token realm")
 
 
 def test_api_proof_fails_when_harbor_holds_no_artifact(
@@ -137,4 +125,18 @@ def test_api_proof_fails_when_harbor_holds_no_artifact(
             pull_provider.create({**check_props(node, spec, harbor.url), "image": upstream_image(bed)})
     finally:
         harbor.set_settings(proxy_storage={PROJECT: str(bed.base / "mirror-data")})
+    provider.delete(node.name, outs)
+
+
+def _assert_bypass_fails_the_proof(bed: Testbed, node: Node, spec: NodeMirrorSpec,
+                                   provider: NodeContainerdConfigProvider, pull_provider: NodePullCheckProvider,
+                                   harbor: HarborDouble, link: str) -> None:
+    """Configure ``node``: a pull by the upstream name still works (the upstream served it, the cache was
+    bypassed), and the verification fails naming ``link``; then the node is restored."""
+    outs = outs_of(provider.create(node_props(node, spec)))
+    bed.clear_logs()
+    assert node.crictl("pull", upstream_image(bed)).returncode == 0
+    assert bed.upstream_requests(client=node.addr), "the fallback should have pulled from the upstream"
+    with pytest.raises(VerificationError, match=rf"by Harbor's name failed \({link}\)"):
+        pull_provider.create({**check_props(node, spec, harbor.url), "image": upstream_image(bed)})
     provider.delete(node.name, outs)
