@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import re
 import ssl
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -29,6 +27,7 @@ from urllib.parse import urlsplit
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
 
+from components.anonymous_http import anonymous_get
 from components.rules import is_cluster_dns_name
 
 Level = Literal["ok", "warn", "fail"]
@@ -107,13 +106,8 @@ def judge_realm(endpoint: str, status: int, header: str) -> Verdict:
 
 def fetch_v2(endpoint: str, ca_pem: str = "", timeout: float = 10.0) -> tuple[int, str]:
     """GET ``<endpoint>/v2/`` without credentials: status and ``WWW-Authenticate`` (OSError when unreachable)."""
-    context = ssl.create_default_context(cadata=ca_pem) if ca_pem else ssl.create_default_context()
-    request = urllib.request.Request(f"{endpoint.rstrip('/')}/v2/", headers={"User-Agent": "harbor-cache"})  # noqa: S310
-    try:
-        with urllib.request.urlopen(request, timeout=timeout, context=context) as answer:  # noqa: S310
-            return answer.status, answer.headers.get("WWW-Authenticate", "")
-    except urllib.error.HTTPError as answer:
-        return answer.code, answer.headers.get("WWW-Authenticate", "")
+    status, headers, _ = anonymous_get(f"{endpoint.rstrip('/')}/v2/", ca_pem, timeout)
+    return status, headers.get("WWW-Authenticate", "")
 
 
 def check_realm(endpoint: str, ca_pem: str = "", timeout: float = 10.0) -> Verdict:

@@ -15,12 +15,10 @@ A failure names the link: TLS trust, token realm, project not public, Harbor dow
 from __future__ import annotations
 
 import json
-import ssl
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from components.anonymous_http import anonymous_get
 from components.rules import image_registry
 
 
@@ -97,24 +95,22 @@ def pull_failure(node: str, image: str, message: str) -> VerificationError:
 def artifact_in_project(api_url: str, image: HarborImage, ca_pem: str = "", timeout: float = 15.0) -> str:
     """The artifact's digest from Harbor's API (anonymous GET); VerificationError naming the link otherwise."""
     url = api_url.rstrip("/").removesuffix("/api/v2.0") + image.api_path()
-    context = ssl.create_default_context(cadata=ca_pem) if ca_pem else ssl.create_default_context()
-    request = urllib.request.Request(url, headers={"Accept": "application/json", "User-Agent": "harbor-cache"})  # noqa: S310
     where = f"{image.project}/{image.repository}:{image.reference}"
     try:
-        with urllib.request.urlopen(request, timeout=timeout, context=context) as answer:  # noqa: S310
-            body = json.loads(answer.read() or b"{}")
-    except urllib.error.HTTPError as answer:
-        if answer.code == 404:
-            raise VerificationError(f"Harbor's proxy project has no artifact {where} after the pull: the bytes did "
-                                    "not come through Harbor's cache (cache bypassed)") from None
-        if answer.code in (401, 403):
-            raise VerificationError(f"Harbor refused an anonymous read of {where} ({answer.code}): the proxy "
-                                    "project is not public (harbor-cache:proxyProject.public)") from None
-        raise VerificationError(f"Harbor's API answered {answer.code} for {where}: Harbor is not healthy "
-                                "(Harbor down)") from None
+        status, _, raw = anonymous_get(url, ca_pem, timeout, accept="application/json")
+        body = json.loads(raw or b"{}") if status < 400 else None
     except (OSError, ValueError) as exc:
         raise VerificationError(f"Harbor's API at {api_url} is not reachable to confirm {where} (Harbor down): "
                                 f"{getattr(exc, 'reason', exc)}") from None
+    if status == 404:
+        raise VerificationError(f"Harbor's proxy project has no artifact {where} after the pull: the bytes did "
+                                "not come through Harbor's cache (cache bypassed)")
+    if status in (401, 403):
+        raise VerificationError(f"Harbor refused an anonymous read of {where} ({status}): the proxy "
+                                "project is not public (harbor-cache:proxyProject.public)")
+    if status >= 400:
+        raise VerificationError(f"Harbor's API answered {status} for {where}: Harbor is not healthy "
+                                "(Harbor down)")
     digest = body.get("digest") if isinstance(body, dict) else None
     if not isinstance(digest, str) or not digest:
         raise VerificationError(f"Harbor's API answered for {where} without an artifact digest")
