@@ -1,6 +1,6 @@
-"""NodeMirror: make containerd on every node pull through Harbor, with one of two transports.
+"""NodeMirror: make containerd on every node pull through Harbor, with one of three transports.
 
-Both transports run the same POSIX script (components/node_script/): it sets ``config_path`` in the table the
+All transports run the same POSIX script (components/node_script/): it sets ``config_path`` in the table the
 node's containerd version reads (editing the existing table in place), writes the rendered hosts.toml/CA
 files atomically with backups, validates with ``containerd config dump``, restarts containerd only when
 config.toml changed, rolls back a failed restart, and can restore the node (``remove``).
@@ -14,6 +14,12 @@ config.toml changed, rolls back a failed restart, and can restore the node (``re
     - nodes are configured in parallel (the dynamic provider runs 4 calls at a time); one unreachable node
       fails its resource while in-flight nodes still finish; use ``pulumi up --continue-on-error`` to let all
       other nodes converge in large fleets.
+
+``command`` (one ``pulumi_command.remote.Command`` per listed node, components/command_transport.py)
+    + the same script and SSH reach as ``ssh``, for users who standardise on pulumi-command;
+    + ``pulumi destroy`` restores every node (the Command's delete runs the script's ``remove``);
+    - no drift on ``refresh`` (a Command cannot read a node back), ``in_sync`` is unknown;
+    - the SSH key is part of the Command's ``connection`` (encrypted in state), needs the pulumi-command plugin.
 
 ``daemonset`` (a privileged DaemonSet running the script in the host's namespaces via ``nsenter -t 1``)
     + reaches every node including nodes that join later, re-applies periodically (drift heals itself);
@@ -43,13 +49,15 @@ from typing import Any, Literal
 
 import pulumi
 
+from components.command_transport import node_command, node_result
 from components.containerd import NodeMirrorSpec, etc_hosts_line, harbor_authority, render_certs_files
 from components.node_script import ScriptParams, render_script
 from components.node_ssh import NodeContainerdConfig, NodePullCheck
 from components.realm import RealmCheck
 from components.ssh import SshTarget
 
-Transport = Literal["ssh", "daemonset"]
+Transport = Literal["ssh", "command", "daemonset"]
+SSH_KEY_SETTING = "sshPrivateKey"  # the stack secret both SSH-based transports use
 
 
 @dataclass(frozen=True)
@@ -86,13 +94,14 @@ class NodeMirrorArgs:
     verify_crictl: str = "crictl"
     verify_api_url: str = ""
     check_realm: bool = True
+    ssh_private_key: pulumi.Input[str] | None = None  # command transport; None: the stack secret sshPrivateKey
 
     def __post_init__(self) -> None:
         """Reject a transport without what it needs."""
-        if self.transport not in ("ssh", "daemonset"):
-            raise ValueError(f"transport must be ssh or daemonset, not {self.transport!r}")
-        if self.transport == "ssh" and not self.ssh_targets:
-            raise ValueError("transport ssh needs at least one node")
+        if self.transport not in ("ssh", "command", "daemonset"):
+            raise ValueError(f"transport must be ssh, command or daemonset, not {self.transport!r}")
+        if self.transport in ("ssh", "command") and not self.ssh_targets:
+            raise ValueError(f"transport {self.transport} needs at least one node")
 
 
 def _sha(data: Any) -> str:
@@ -154,8 +163,8 @@ def daemonset_manifest(
 class NodeMirror(pulumi.ComponentResource):
     """containerd on the nodes pulls through Harbor (type ``harbor-cache:index:NodeMirror``).
 
-    Outputs: ``nodes`` (ssh: node name -> {containerd_version, changed, restarted, in_sync}), ``verification``
-    (the pull check's result, or None), ``daemonset_name`` (daemonset transport, else None).
+    Outputs: ``nodes`` (ssh and command: node name -> {containerd_version, changed, restarted, in_sync}),
+    ``verification`` (the pull check's result, or None), ``daemonset_name`` (daemonset transport, else None).
     """
 
     nodes: pulumi.Output[dict[str, dict[str, Any]]]
@@ -180,6 +189,9 @@ class NodeMirror(pulumi.ComponentResource):
         ds_name: pulumi.Output[str | None] = pulumi.Output.from_input(None)
         if args.transport == "ssh":
             nodes_out = self._ssh(name, args.ssh_targets, files, hosts_line, params, child)
+        elif args.transport == "command":
+            key = args.ssh_private_key or pulumi.Config("harbor-cache").require_secret(SSH_KEY_SETTING)
+            nodes_out = self._command(name, args.ssh_targets, key, files, hosts_line, params, child)
         else:
             ds_name = self._daemonset(name, args.daemonset, files, hosts_line, params, child)
         verification: pulumi.Output[dict[str, Any] | None] = pulumi.Output.from_input(None)
@@ -214,6 +226,17 @@ class NodeMirror(pulumi.ComponentResource):
                                                     res.in_sync).apply(
                 lambda v: {"containerd_version": v[0], "changed": v[1], "restarted": v[2], "in_sync": v[3]})
         return pulumi.Output.all(**per_node).apply(dict) if per_node else pulumi.Output.from_input({})
+
+    def _command(self, name: str, targets: Sequence[SshTarget], key: pulumi.Input[str],
+                 files: pulumi.Output[dict[str, str]], hosts_line: str | None, params: ScriptParams,
+                 child: pulumi.ResourceOptions) -> pulumi.Output[dict[str, dict[str, Any]]]:
+        per_node = {}
+        for node in targets:
+            res = node_command(f"{name}-{node.name}", target=node, private_key=key, files=files, params=params,
+                               hosts_line=hosts_line, opts=child)
+            self._resources.append(res)
+            per_node[node.name] = res.stdout.apply(node_result)
+        return pulumi.Output.all(**per_node).apply(dict)
 
     def _daemonset(self, name: str, ds: DaemonSetOptions, files: pulumi.Output[dict[str, str]],
                    hosts_line: str | None, params: ScriptParams,

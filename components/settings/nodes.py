@@ -23,7 +23,7 @@ from components.settings.types import (
     SshUser,
 )
 
-Transport = Literal["ssh", "daemonset", "none"]
+Transport = Literal["ssh", "command", "daemonset", "none"]
 
 
 class NodeHost(Section):
@@ -95,8 +95,8 @@ class NodesSettings(Section):
                     problems.append(at(f"hosts[{index}].{attr}", f"'{value}' is also hosts[{seen[value]}]'s {attr}: "
                                                                  "each node must be listed once"))
                 seen.setdefault(value, index)
-        if self.transport == "ssh" and not self.hosts:
-            problems.append(at("hosts", "transport ssh needs at least one entry in hosts (or leave transport out, "
-                                        "or set it to daemonset or none)"))
+        if self.transport in ("ssh", "command") and not self.hosts:
+            problems.append(at("hosts", f"transport {self.transport} needs at least one entry in hosts (or leave "
+                                        "transport out, or set it to daemonset or none)"))
         report(problems)
         return self

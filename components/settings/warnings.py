@@ -89,7 +89,7 @@ def _project_warnings(settings: Settings) -> list[str]:
 
 def _node_warnings(settings: Settings) -> list[str]:
     nodes, warnings = settings.nodes, []
-    if nodes.transport != "ssh":
+    if nodes.transport not in ("ssh", "command"):
         unused = [k for k in ("hosts", "bastion") if getattr(nodes, k)]
         warnings += [f"{_key('nodes.' + k)} is not used with nodes.transport {nodes.transport}" for k in unused]
     c = nodes.containerd

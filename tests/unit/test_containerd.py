@@ -335,7 +335,8 @@ def _await(output: pulumi.Output[Any]) -> Any:
 
 
 @pytest.mark.parametrize(("kw", "message"), [
-    ({"transport": "ssh"}, "at least one node"), ({"transport": "rsync"}, "ssh or daemonset"),
+    ({"transport": "ssh"}, "at least one node"), ({"transport": "command"}, "transport command needs at least one"),
+    ({"transport": "rsync"}, "ssh, command or daemonset"),
 ])
 def test_node_mirror_args_reject_a_transport_without_what_it_needs(kw: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
