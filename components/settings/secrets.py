@@ -14,6 +14,7 @@ from components import rules
 from components.settings.model import NAMESPACE
 
 SSH_KEY_EXAMPLE = "-- \"$(cat ~/.ssh/id_ed25519)\""
+SSH_TRANSPORTS = ("ssh", "command")  # the node transports that log in with sshPrivateKey
 
 
 def _key(key: str) -> str:
@@ -42,7 +43,7 @@ def presence_errors(raw: Mapping[str, Any], secrets: Mapping[str, bool]) -> list
                       "needs both (or neither, with upstream.ambientCredentials: true); set the key id or remove "
                       f"the secret with pulumi config rm {_key('upstreamSecretKey')}")
     nodes = raw.get("nodes") if isinstance(raw.get("nodes"), Mapping) else {}
-    if nodes and (nodes.get("transport") or "ssh") == "ssh" and nodes.get("hosts"):
+    if nodes and (nodes.get("transport") or "ssh") in SSH_TRANSPORTS and nodes.get("hosts"):
         errors += need("sshPrivateKey", "the SSH key for the nodes", SSH_KEY_EXAMPLE)
     elif "sshPrivateKey" in secrets and not secrets["sshPrivateKey"]:
         errors += need("sshPrivateKey", "the SSH key for the nodes", SSH_KEY_EXAMPLE)
@@ -78,7 +79,7 @@ def value_problems(raw: Mapping[str, Any], values: Mapping[str, str]) -> tuple[l
         elif upstream.get("type", "aws-ecr") == "aws-ecr" and (note := rules.aws_secret_key_warning(secret)):
             warnings.append(f"{_key('upstreamSecretKey')} {note}")
     key = values.get("sshPrivateKey")
-    if key is not None and (nodes.get("transport") or ("ssh" if nodes.get("hosts") else "none")) == "ssh":
+    if key is not None and (nodes.get("transport") or ("ssh" if nodes.get("hosts") else "none")) in SSH_TRANSPORTS:
         if (problem := rules.ssh_private_key_problem(key)) is not None:
             errors.append(f"{_key('sshPrivateKey')} {problem}")
     return errors, warnings
