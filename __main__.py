@@ -9,6 +9,7 @@ from components import specs
 from components.harbor import HarborRelease
 from components.helm import release
 from components.kyverno import ImageRewrite
+from components.metrics import service_monitor_served, wants_service_monitor
 from components.nodes import NodeMirror
 from components.settings import NAMESPACE, SettingsError, load_from_pulumi
 from components.tls import Tls
@@ -40,7 +41,11 @@ if settings.https and settings.harbor.install:
 # 2. Harbor itself (or an existing one with harbor.install: false).
 harbor = None
 if settings.harbor.install:
-    harbor = HarborRelease("harbor", specs.harbor_release_args(settings, admin_password, tls), opts=on_cluster)
+    service_monitor = wants_service_monitor(  # components/metrics.py: auto asks the cluster for the CRD
+        settings.harbor.metrics.service_monitor, settings.harbor.metrics.enabled,
+        lambda: service_monitor_served(settings.kubeconfig), pulumi.log.warn)
+    harbor = HarborRelease("harbor", specs.harbor_release_args(settings, admin_password, tls, service_monitor),
+                           opts=on_cluster)
 ca_pem = tls.ca_pem if tls else pulumi.Output.from_input(settings.harbor.ca_pem or "")
 
 # 3. Inside Harbor: the upstream registry, the proxy-cache project, the replicated project.

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from components.metrics import metrics_values
 from components.pinned_secrets import REGISTRY_USER
 from components.rules import is_ip
 from components.settings import Settings
@@ -124,9 +125,12 @@ def _ha_values(settings: Settings) -> dict[str, Any]:
     return values
 
 
-def harbor_values(settings: Settings, names: PinnedSecretNames, tls_secret: str | None) -> dict[str, Any]:
-    """The chart values for `settings`; `values` from the settings are merged last."""
+def harbor_values(settings: Settings, names: PinnedSecretNames, tls_secret: str | None,
+                  service_monitor: bool = False) -> dict[str, Any]:
+    """The chart values for `settings`; `values` from the settings are merged last. `service_monitor`: the chart
+    also creates a ServiceMonitor (with metrics on; components/metrics.py decides)."""
     proxy = settings.harbor.proxy
+    metrics = settings.harbor.metrics
     values: dict[str, Any] = {
         "expose": _expose_values(settings, tls_secret),
         "externalURL": settings.external_url,
@@ -139,7 +143,8 @@ def harbor_values(settings: Settings, names: PinnedSecretNames, tls_secret: str 
         "existingSecretSecretKey": names.secret_key,
         "proxy": {"httpProxy": proxy.http_proxy, "httpsProxy": proxy.https_proxy, "noProxy": proxy.no_proxy,
                   "components": ["core", "jobservice", "trivy"]},
-        "metrics": {"enabled": False},
+        "metrics": metrics_values(metrics.enabled, service_monitor, metrics.service_monitor_labels,
+                                  metrics.scrape_interval),
     }
     values = _deep_merge(values, _ha_values(settings))
     values = _deep_merge(values, {

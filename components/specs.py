@@ -64,12 +64,13 @@ def cert_manager_install(settings: Settings) -> ChartInstall | None:
                         create_namespace=True, timeout_seconds=ADDON_TIMEOUT_SECONDS)
 
 
-def harbor_release_args(settings: Settings, admin_password: pulumi.Input[str], tls: Tls | None) -> HarborReleaseArgs:
+def harbor_release_args(settings: Settings, admin_password: pulumi.Input[str], tls: Tls | None,
+                        service_monitor: bool = False) -> HarborReleaseArgs:
     """The Harbor release: chart values from the settings, the pinned Secrets' names, and with `tls` (https)
-    its leaf Secret, which the release waits for."""
+    its leaf Secret, which the release waits for (`service_monitor`: components/metrics.py's decision)."""
     harbor = settings.harbor
     names = PinnedSecretNames.for_release(harbor.release_name)
-    values = harbor_values(settings, names, tls_args(settings).leaf_secret if tls else None)
+    values = harbor_values(settings, names, tls_args(settings).leaf_secret if tls else None, service_monitor)
     chart = ChartInstall(source=chart_source(harbor.chart, "harbor.chart"), release_name=harbor.release_name,
                          namespace=harbor.namespace, values=values, skip_await=harbor.skip_await,
                          timeout_seconds=harbor.timeout_seconds)

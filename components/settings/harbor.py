@@ -182,6 +182,22 @@ class HighAvailability(Section):
         return self
 
 
+class Metrics(Section):
+    """Harbor's metrics exporter and its Prometheus Operator ServiceMonitor (components/metrics.py)."""
+
+    enabled: Flag = False
+    service_monitor: Literal["auto", "always", "never"] = "auto"
+    service_monitor_labels: dict[str, str] = Field(default_factory=dict)
+    scrape_interval: str = Field("", pattern=r"^$|^[0-9]+(ms|s|m|h)$")
+
+    @model_validator(mode="after")
+    def _needs_metrics(self) -> Metrics:
+        if self.service_monitor == "always" and not self.enabled:
+            report([at("serviceMonitor", "always needs enabled: true (the ServiceMonitor scrapes the metrics "
+                                         "endpoints that enabled turns on); set enabled: true or use auto/never")])
+        return self
+
+
 class HarborSettings(Section):
     """The Harbor installation (or an existing Harbor with install: false)."""
 
@@ -203,6 +219,7 @@ class HarborSettings(Section):
     api_url: HttpUrlWithPath | None = None
     api_access: Literal["direct", "kubeProxy"] = "direct"
     ca_pem: PemCertificates | None = None
+    metrics: Metrics = Metrics()
 
     @model_validator(mode="after")
     def _reachable(self) -> HarborSettings:
