@@ -1,17 +1,19 @@
-"""``python -m bench [all|cache|fleet|steady ...]``: run benchmarks (root) and write bench/results.json."""
+"""``python -m bench [all|matrix|fleet|steady ...]``: run benchmarks (root), write bench/results.json, then the
+charts and the results section of bench/README.md (``--no-report`` skips that, e.g. for a quick trial)."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable
 
-from bench.common import Figure
+from bench.common import RESULTS, Figure
 
 
-def _cache() -> dict[str, Figure]:
-    from bench import cache
-    return cache.main()
+def _matrix() -> dict[str, Figure]:
+    from bench import matrix
+    return matrix.main()
 
 
 def _fleet() -> dict[str, Figure]:
@@ -24,13 +26,14 @@ def _steady() -> dict[str, Figure]:
     return steady.main()
 
 
-BENCHMARKS: dict[str, Callable[[], dict[str, Figure]]] = {"cache": _cache, "fleet": _fleet, "steady": _steady}
+BENCHMARKS: dict[str, Callable[[], dict[str, Figure]]] = {"matrix": _matrix, "fleet": _fleet, "steady": _steady}
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the named benchmarks (default: all) and print each figure."""
+    """Run the named benchmarks (default: all), print each figure, then write the report."""
     ap = argparse.ArgumentParser(prog="scripts/bench", description=__doc__)
     ap.add_argument("names", nargs="*", choices=["all", *BENCHMARKS], default=["all"])
+    ap.add_argument("--no-report", action="store_true", help="leave bench/README.md and bench/charts alone")
     args = ap.parse_args(argv)
     names = list(BENCHMARKS) if "all" in args.names else args.names
     failed = []
@@ -45,6 +48,10 @@ def main(argv: list[str] | None = None) -> int:
             verdict = "met" if fig.met else "MISSED"
             target = f" (target {fig.op} {fig.target}: {verdict})" if fig.target is not None else ""
             print(f"{name}.{key} = {fig.value} {fig.unit}{target}", flush=True)
+    if not args.no_report and RESULTS.exists():
+        from bench.report import write_readme
+        for path in write_readme(json.loads(RESULTS.read_text())):
+            print(f"[bench] wrote {path}", flush=True)
     return 1 if failed else 0
 
 

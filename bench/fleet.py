@@ -54,8 +54,40 @@ def make_stack(work: Path, backend: Path, bed: Testbed, nodes: list[Node]) -> au
     return st
 
 
-def _kw(output: list[str]) -> dict[str, Any]:
+class Timeline:
+    """When each node resource's step started and finished during one ``up`` (from the engine's events)."""
+
+    def __init__(self) -> None:
+        self.t0 = time.monotonic()
+        self.spans: dict[str, list[float]] = {}
+
+    def on_event(self, event: auto.EngineEvent) -> None:
+        """Engine event callback: stamp resource pre (start) and outputs (end) of node resources."""
+        t = round(time.monotonic() - self.t0, 2)
+        if event.resource_pre_event and "ContainerdConfig" in event.resource_pre_event.metadata.type:
+            self.spans.setdefault(event.resource_pre_event.metadata.urn.rsplit("::", 1)[-1], [t, t])
+        elif event.res_outputs_event and "ContainerdConfig" in event.res_outputs_event.metadata.type:
+            name = event.res_outputs_event.metadata.urn.rsplit("::", 1)[-1]
+            self.spans.setdefault(name, [t, t])[1] = t
+
+    def summary(self) -> dict[str, Any]:
+        """First start, last end, mean span and the most node steps in flight at once."""
+        if not self.spans:
+            return {}
+        spans = list(self.spans.values())
+        edges = sorted([(a, 1) for a, _ in spans] + [(b, -1) for _, b in spans], key=lambda e: (e[0], e[1]))
+        inflight = peak = 0
+        for _, step_ in edges:
+            inflight += step_
+            peak = max(peak, inflight)
+        return {"first_start_s": min(a for a, _ in spans), "last_end_s": max(b for _, b in spans),
+                "mean_node_s": round(sum(b - a for a, b in spans) / len(spans), 2), "max_in_flight": peak}
+
+
+def _kw(output: list[str], timeline: Timeline | None = None) -> dict[str, Any]:
     kw: dict[str, Any] = {"on_output": output.append}
+    if timeline is not None:
+        kw["on_event"] = timeline.on_event
     if PARALLEL:
         kw["parallel"] = PARALLEL
     return kw
@@ -71,9 +103,10 @@ def one_run(st: auto.Stack, nodes: list[Node]) -> dict[str, Any]:
     output: list[str] = []
     try:
         logins = ssh_sessions(nodes)
+        timeline = Timeline()
         with PeakRss() as peak:
             start = time.monotonic()
-            res = st.up(**_kw(output))
+            res = st.up(**_kw(output, timeline))
             up_s = time.monotonic() - start
         logins = ssh_sessions(nodes) - logins
         created = changes(res.summary).get("create", 0)
@@ -92,7 +125,7 @@ def one_run(st: auto.Stack, nodes: list[Node]) -> dict[str, Any]:
         raise
     return {"up": round(up_s, 2), "noop_up": round(noop_s, 2), "destroy": round(destroy_s, 2),
             "up_ssh_sessions": logins, "noop_ssh_sessions": sessions, "noop_changes": changes(again.summary),
-            "peak_rss_mb": peak.mb, "rss_commands": peak.commands}
+            "peak_rss_mb": peak.mb, "rss_commands": peak.commands, "node_steps": timeline.summary()}
 
 
 def main(runs: int = RUNS) -> dict[str, Figure]:

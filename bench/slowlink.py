@@ -21,6 +21,15 @@ from pathlib import Path
 from bench.common import ROOT, run
 
 
+def parse_line(line: str) -> dict[str, str]:
+    """One line of the ``bench`` log format: ``addr "METHOD path HTTP/1.1" status bytes``."""
+    addr, _, rest = line.partition(' "')
+    request, _, tail = rest.partition('" ')
+    method, path = ([*request.split(), "", ""])[:2]
+    status, size = ([*tail.split(), "", ""])[:2]
+    return {"client": addr, "method": method, "path": path, "status": status, "bytes": size}
+
+
 class SlowUpstream:
     """Start/stop the slow upstream endpoint (a context manager; cleans up also on failure)."""
 
@@ -120,6 +129,10 @@ http {{
         """Access-log lines so far (client "request" status bytes)."""
         p = self.base / "access.log"
         return p.read_text().splitlines() if p.exists() else []
+
+    def parsed(self) -> list[dict[str, str]]:
+        """Access-log lines as client, method, path, status and bytes (the response body sent)."""
+        return [parse_line(line) for line in self.requests()]
 
     def clear_log(self) -> None:
         """Truncate the access log."""
