@@ -81,6 +81,10 @@ def _create_body(p: Mapping[str, Any]) -> dict[str, Any]:
     return body
 
 
+_UNREAD_QUOTA: dict[str, Any] = {"hard": {}}
+"""A quota not read on refresh (no limit set): present, with no value that overrides the state's."""
+
+
 def _quota(client: HarborClient, pid: int) -> dict[str, Any] | None:
     quotas = client.list_all(
         "/quotas", f"read quota of project {pid}", params={"reference": "project", "reference_id": str(pid)}
@@ -88,14 +92,24 @@ def _quota(client: HarborClient, pid: int) -> dict[str, Any] | None:
     return quotas[0] if quotas else None
 
 
-def _read_project(client: HarborClient, pid: int, props: Mapping[str, Any]) -> dict[str, Any] | None:
-    """Live project fields in check()'s shape (plus ``retention_id``, ``metadata``, ``quota``, ``policy``)."""
+def _read_project(
+    client: HarborClient, pid: int, props: Mapping[str, Any], *, all_parts: bool = True
+) -> dict[str, Any] | None:
+    """Live project fields in check()'s shape (plus ``retention_id``, ``metadata``, ``quota``, ``policy``).
+
+    With ``all_parts=False`` (refresh) only what the state depends on is read: the quota only when a storage
+    limit is set. Without one, ``quota_enforced`` keeps what the state says, and a limit set by hand in Harbor
+    is not seen by a refresh.
+    """
     project = client.get(f"/projects/{pid}", f"read project {pid}")
     if project is None:
         return None
     meta = project.get("metadata") or {}
     registry_id = project.get("registry_id") or None
-    quota = _quota(client, pid)
+    if all_parts or int(props.get("storage_limit", -1)) != -1:
+        quota = _quota(client, pid)
+    else:  # no limit set: nothing to compare; whether Harbor keeps a quota stays what the state says
+        quota = _UNREAD_QUOTA if props.get("quota_enforced", True) else None
     storage = (quota or {}).get("hard", {}).get("storage", props.get("storage_limit", -1))
     retention_id = meta.get("retention_id") or None
     policy = (
@@ -269,7 +283,7 @@ class ProjectProvider(HarborProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         props = plain_props(props)
-        live = _read_project(self.client(props), int(id_), props)
+        live = _read_project(self.client(props), int(id_), props, all_parts=False)
         if live is None:
             return ReadResult("", {})
         # Every input Harbor keeps comes from it; the others (harbor, force_destroy) from the state.

@@ -37,6 +37,7 @@ from components.harbor_api.writes import create_once
 
 PATH = "/replication/policies"
 _RUNNING = frozenset({"InProgress", "Pending", "Running"})
+_FINISHED = frozenset({"Succeed", "Failed", "Stopped"})
 # Harbor features we do not use, sent explicitly because PUT replaces the whole policy.
 _FIXED = {"deletion": False, "replicate_deletion": False, "copy_by_chunk": False, "single_active_replication": False}
 
@@ -262,7 +263,8 @@ class ReplicationPolicyProvider(HarborProvider):
             return ReadResult("", {})
         inputs = _read_inputs(live, props)
         last_id, last_status = props.get("last_execution_id"), props.get("last_execution_status")
-        if last_id:
+        # A finished run never changes again: its execution is read only while it is still running (or unknown).
+        if last_id and last_status not in _FINISHED:
             execution = client.get(
                 f"/replication/executions/{int(last_id)}", f"read replication execution {last_id}"
             )
