@@ -8,6 +8,8 @@
   with its own error message (containerd failing to start after a config change), then restarts normally.
 * ``read_only_etc`` / ``full_etc``: ``/etc/containerd`` read-only, or a tiny full tmpfs with the same files,
   inside the node's mount namespace only.
+* ``interrupt_then_kill``: Ctrl-C to a whole process group (a ``pulumi up`` and its plugins), then ``kill -9``
+  of whatever is left after a grace period (the engine rows, tests/e2e/test_interrupt.py).
 
 By hand, with a bed from ``python -m lab testbed up``: ``python -c 'from lab.testbed import faults; ...'``
 after ``Testbed.load``; every fault is undone by its context manager or ``release``.
@@ -20,8 +22,10 @@ import contextlib
 import os
 import shlex
 import signal
+import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import paramiko
@@ -182,6 +186,45 @@ def full_etc(node: Node, size_kib: int = 64) -> Iterator[None]:
         yield
     finally:
         node.sh("umount /etc/containerd")
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (children, their children, ...), from /proc."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def interrupt_then_kill(proc: subprocess.Popen[Any], grace: float = 2.0) -> list[int]:
+    """SIGINT to the process group ``proc`` leads (what a terminal's Ctrl-C sends), then after ``grace`` seconds
+    SIGKILL to that group and to every process below ``proc`` (the Pulumi CLI starts its plugins in their own
+    process groups, and they outlive a ``kill -9`` of the CLI alone). Returns the pids that were still alive
+    for the SIGKILL; returns when all of them are gone."""
+    tree = descendants(proc.pid)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGINT)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(grace)
+    tree = sorted(set(tree + descendants(proc.pid)))
+    alive = [pid for pid in [proc.pid, *tree] if Path(f"/proc/{pid}").exists()]
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    for pid in tree:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    proc.wait(30)
+    end = time.monotonic() + 30
+    while any(Path(f"/proc/{pid}").exists() for pid in tree) and time.monotonic() < end:
+        time.sleep(0.05)
+    return alive
 
 
 def node_files(node: Node, root: str = "/etc/containerd") -> dict[str, bytes]:
