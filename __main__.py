@@ -26,7 +26,6 @@ for warning in warnings:
 
 config = pulumi.Config(NAMESPACE)
 admin_password = config.require_secret("adminPassword")
-upstream_secret = config.get_secret("upstreamSecretKey") or pulumi.Output.secret("")
 kube = k8s.Provider("kubernetes", kubeconfig=settings.kubeconfig, cluster_identifier=pulumi.get_stack())
 on_cluster = pulumi.ResourceOptions(providers=[kube])
 
@@ -48,23 +47,27 @@ if settings.harbor.install:
                            opts=on_cluster)
 ca_pem = tls.ca_pem if tls else pulumi.Output.from_input(settings.harbor.ca_pem or "")
 
-# 3. Inside Harbor: the upstream registry, the proxy-cache project, the replicated project.
-upstream = HarborUpstream(
-    "upstream", specs.upstream_args(settings, specs.harbor_endpoint(settings, settings.harbor.ca_pem),
-                                    upstream_secret, ca_pem=tls.ca_pem if tls else None),
+# 3. Inside Harbor, per upstream: its registry and proxy-cache project (and for `upstream` the replicated project).
+#    Each upstream has its own resource names, so adding or removing one touches only its own resources.
+endpoint = specs.harbor_endpoint(settings, settings.harbor.ca_pem)
+upstreams = [HarborUpstream(
+    chosen.resource_name, specs.upstream_args(settings, endpoint, specs.upstream_secret(config, chosen),
+                                              ca_pem=tls.ca_pem if tls else None, upstream=chosen),
     opts=pulumi.ResourceOptions(depends_on=[harbor.release] if harbor else []))
+    for chosen in settings.upstream_list]
+upstream = upstreams[0]
 
 # 4. Nodes: containerd pulls through Harbor.
 nodes = None
 if settings.nodes.transport != "none":
     nodes = NodeMirror("nodes", specs.node_mirror_args(settings, ca_pem),
-                       opts=pulumi.ResourceOptions(providers=[kube], depends_on=[upstream]))
+                       opts=pulumi.ResourceOptions(providers=[kube], depends_on=upstreams))
 
 # 5. Optional admission-time image rewrite with Kyverno.
 rewrite = None
 if settings.image_rewrite.enabled:
     rewrite = ImageRewrite("image-rewrite", specs.image_rewrite_args(settings),
-                           opts=pulumi.ResourceOptions(providers=[kube], depends_on=[upstream]))
+                           opts=pulumi.ResourceOptions(providers=[kube], depends_on=upstreams))
 
 # 6. Outputs other programs read through StackReference.
 pulumi.export("harborUrl", settings.external_url)
@@ -72,13 +75,16 @@ pulumi.export("apiUrl", f"{settings.api_url}/api/v2.0")
 pulumi.export("nodeEndpoint", settings.node_endpoint)
 pulumi.export("cacheProjects", settings.cache_projects)
 pulumi.export("imagePrefix", settings.image_prefix)
-pulumi.export("upstreamRegistry", settings.upstream.host)
+pulumi.export("imagePrefixes", settings.image_prefixes)
+pulumi.export("upstreamRegistry", settings.upstream_list[0].settings.host)
 pulumi.export("adminUser", settings.harbor.admin_user)
 pulumi.export("caCertificate", ca_pem)
 pulumi.export("registryId", upstream.registry_id)
-pulumi.export("projectIds", pulumi.Output.all(upstream.proxy_project_name, upstream.proxy_project_id,
-                                              upstream.replica_project_name, upstream.replica_project_id).apply(
-    lambda v: {name: pid for name, pid in ((v[0], v[1]), (v[2], v[3])) if name}))
+pulumi.export("registryIds", pulumi.Output.all(**{
+    chosen.settings.name: made.registry_id for chosen, made in zip(settings.upstream_list, upstreams, strict=True)}))
+pulumi.export("projectIds", pulumi.Output.all(*[out for made in upstreams for out in (
+    made.proxy_project_name, made.proxy_project_id, made.replica_project_name, made.replica_project_id)]).apply(
+    lambda v: {name: pid for name, pid in zip(v[::2], v[1::2], strict=True) if name}))
 pulumi.export("replicationPolicyId", upstream.policy_id)
 pulumi.export("lastReplicationStatus", upstream.last_replication_status)
 if nodes:

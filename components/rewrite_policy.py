@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from components.rules import (
+    DOCKER_HUB_ALIASES,
+    DOCKER_HUB_HOST,
+    OFFICIAL_NAMESPACE,
     harbor_prefix_problems,
     namespace_problem,
     registry_host_problem,
@@ -42,6 +45,10 @@ class RewritePolicySpec:
     excluded_namespaces: further namespaces left alone; None means the default, `kube-system`.
     failure_policy: the webhook's failurePolicy. `Ignore` (default) admits Pods unmodified when Kyverno is
         down or times out (they pull from the upstream); `Fail` blocks Pod creation until Kyverno answers.
+    prefixes: (host, prefix) pairs when the upstreams go to different projects (one per upstream); a host not
+        listed uses `harbor_prefix`. When docker.io is an upstream host, Docker Hub's other spellings are
+        rewritten too: `index.docker.io/...`, short names (`nginx`, `bitnami/redis`) and official images get
+        their `library/` (`docker.io/nginx` -> `<prefix>/library/nginx`).
     """
 
     upstream_hosts: tuple[str, ...]
@@ -50,6 +57,15 @@ class RewritePolicySpec:
     harbor_namespace: str = "harbor"
     excluded_namespaces: tuple[str, ...] | None = None
     failure_policy: FailurePolicy = "Ignore"
+    prefixes: tuple[tuple[str, str], ...] = ()
+
+    def routes(self) -> list[tuple[tuple[str, ...], str]]:
+        """The upstream hosts grouped by the prefix that replaces them, in the order of upstream_hosts."""
+        chosen = dict(self.prefixes)
+        groups: dict[str, list[str]] = {}
+        for host in self.upstream_hosts:
+            groups.setdefault(chosen.get(host, self.harbor_prefix), []).append(host)
+        return [(tuple(hosts), prefix) for prefix, hosts in groups.items()]
 
     @property
     def namespaces_excluded(self) -> tuple[str, ...]:
@@ -71,11 +87,14 @@ def spec_errors(spec: RewritePolicySpec) -> list[str]:
     if not spec.upstream_hosts:
         errors.append("upstream_hosts is empty: name at least one registry host to rewrite")
     errors += [f"upstream host {p}" for h in spec.upstream_hosts if (p := registry_host_problem(h)) is not None]
-    errors += harbor_prefix_problems(spec.harbor_prefix)
-    harbor_host, _ = split_prefix(spec.harbor_prefix)
-    if harbor_host in spec.upstream_hosts:
-        errors.append(f"harbor_prefix host {harbor_host!r} is also an upstream host: references already at "
-                      "Harbor would be rewritten again")
+    for prefix in dict.fromkeys([spec.harbor_prefix, *(p for _, p in spec.prefixes)]):
+        errors += harbor_prefix_problems(prefix)
+        harbor_host, _ = split_prefix(prefix)
+        if harbor_host in spec.upstream_hosts:
+            errors.append(f"harbor_prefix host {harbor_host!r} is also an upstream host: references already at "
+                          "Harbor would be rewritten again")
+    errors += [f"prefixes names {host!r}, which is not an upstream host" for host, _ in spec.prefixes
+               if host not in spec.upstream_hosts]
     errors += [p for ns in spec.namespaces_excluded if (p := namespace_problem(ns)) is not None]
     if spec.failure_policy not in ("Ignore", "Fail"):
         errors.append(f"failure_policy {spec.failure_policy!r} must be 'Ignore' or 'Fail'")
@@ -92,13 +111,14 @@ def image_regex(upstream_hosts: Sequence[str]) -> str:
     return f"^(?:{'|'.join(escaped)})/"
 
 
-def _json_patch(list_field: str, regex: str, replacement: str) -> str:
+def _json_patch(list_field: str, regex: str, replacement: str, literal: bool = True) -> str:
     """A JSON6902 patch (YAML text) replacing the image of the current foreach element.
 
     Kyverno substitutes the `{{ }}` variables in the raw text before parsing it, so after substitution the
-    value is a plain quoted image reference.
+    value is a plain quoted image reference. `literal` False: `${1}` in the replacement is the first group.
     """
-    value = f"{{{{ regex_replace_all_literal('{regex}', '{{{{element.image}}}}', '{replacement}') }}}}"
+    function = "regex_replace_all_literal" if literal else "regex_replace_all"
+    value = f"{{{{ {function}('{regex}', '{{{{element.image}}}}', '{replacement}') }}}}"
     return (f"- op: replace\n"
             f"  path: /spec/{list_field}/{{{{elementIndex}}}}/image\n"
             f'  value: "{value}"\n')
@@ -110,17 +130,42 @@ def _list_present(list_field: str) -> dict[str, Any]:
                      "operator": "GreaterThanOrEquals", "value": 1}]}
 
 
+def _matches(regex: str, wanted: bool = True) -> dict[str, Any]:
+    return {"key": f"{{{{ regex_match('{regex}', '{{{{element.image}}}}') }}}}", "operator": "Equals", "value": wanted}
+
+
+def _rewrites(spec: RewritePolicySpec) -> list[tuple[list[dict[str, Any]], str, str, bool]]:
+    """(conditions, regex, replacement, literal) per rewrite: one per prefix, and Docker Hub's spellings.
+
+    The patterns never match a reference already at Harbor (its first component has a `.` or `:`), so their
+    order does not matter and a rewritten image is never rewritten again.
+    """
+    found: list[tuple[list[dict[str, Any]], str, str, bool]] = []
+    for hosts, prefix in spec.routes():
+        plain = [h for h in hosts if h != DOCKER_HUB_HOST]
+        if plain:
+            regex = image_regex(plain)
+            found.append(([_matches(regex)], regex, f"{prefix}/", True))
+        if DOCKER_HUB_HOST in hosts:
+            hub = "|".join(h.replace(".", r"\.") for h in (DOCKER_HUB_HOST, *DOCKER_HUB_ALIASES))
+            library = f"{prefix}/{OFFICIAL_NAMESPACE}/${{1}}"
+            for regex, replacement, extra in (
+                (f"^(?:{hub})/([^/]+)$", library, []),  # docker.io/nginx:1: an official image
+                (f"^(?:{hub})/([^/]+/)", f"{prefix}/${{1}}", []),  # docker.io/bitnami/redis
+                ("^([^/]+)$", library, []),  # nginx:1 (no registry: Docker Hub, official)
+                ("^([^/.:]+/)", f"{prefix}/${{1}}", [_matches("^localhost/", False)]),  # bitnami/redis
+            ):
+                found.append(([_matches(regex), *extra], regex, replacement, False))
+    return found
+
+
 def _rule(spec: RewritePolicySpec, name: str, list_field: str, kind: str, operation: str) -> dict[str, Any]:
-    """One foreach mutate rule over `spec.<list_field>` of Pods."""
-    regex = image_regex(spec.upstream_hosts)
-    element_conditions: list[dict[str, Any]] = [
-        {"key": f"{{{{ regex_match('{regex}', '{{{{element.image}}}}') }}}}",
-         "operator": "Equals", "value": True},
-    ]
+    """One foreach mutate rule over `spec.<list_field>` of Pods, one foreach entry per rewrite."""
+    not_existing: list[dict[str, Any]] = []
     if list_field == "ephemeralContainers":
         # Existing ephemeral containers may not be changed (API validation): one admitted unrewritten while
         # Kyverno was down must stay as it is, or every later `kubectl debug` on the Pod would be refused.
-        element_conditions.append({
+        not_existing.append({
             "key": ("{{ contains(request.oldObject.spec.ephemeralContainers[].name || `[]`, "
                     "'{{element.name}}') }}"),
             "operator": "Equals", "value": False,
@@ -135,9 +180,9 @@ def _rule(spec: RewritePolicySpec, name: str, list_field: str, kind: str, operat
         rule["preconditions"] = _list_present(list_field)
     rule["mutate"] = {"foreach": [{
         "list": f"request.object.spec.{list_field}",
-        "preconditions": {"all": element_conditions},
-        "patchesJson6902": _json_patch(list_field, regex, spec.rewrite_prefix),
-    }]}
+        "preconditions": {"all": [*conditions, *not_existing]},
+        "patchesJson6902": _json_patch(list_field, regex, replacement, literal),
+    } for conditions, regex, replacement, literal in _rewrites(spec)]}
     return rule
 
 
@@ -153,6 +198,7 @@ def build_rewrite_policy(spec: RewritePolicySpec) -> dict[str, Any]:
     if errors:
         raise ValueError("invalid image rewrite settings:\n  - " + "\n  - ".join(errors))
     hosts = ", ".join(sorted(set(spec.upstream_hosts)))
+    targets = " and ".join(f"{prefix}/" for _, prefix in spec.routes())
     return {
         "apiVersion": POLICY_API_VERSION,
         "kind": POLICY_KIND,
@@ -165,7 +211,7 @@ def build_rewrite_policy(spec: RewritePolicySpec) -> dict[str, Any]:
                 "policies.kyverno.io/minversion": "1.13.0",
                 "policies.kyverno.io/description": (
                     f"Rewrites image references whose registry is exactly one of [{hosts}] to "
-                    f"{spec.rewrite_prefix}<path>, keeping the repository path, tag and digest. "
+                    f"{targets}<path>, keeping the repository path, tag and digest. "
                     "Managed by harbor-cache."),
             },
         },

@@ -18,6 +18,7 @@ from components.rewrite_policy import RewritePolicySpec
 from components.rules import is_ip
 from components.settings import Settings
 from components.settings.sections import ChartRef
+from components.settings.upstreams import Upstream
 from components.ssh import SshTarget
 from components.tls import Tls, TlsArgs
 from components.upstream import HarborUpstreamArgs, ProxyProjectOptions, ReplicationOptions
@@ -99,36 +100,49 @@ def _ambient_kubeconfig() -> str:
 
 
 def upstream_args(settings: Settings, endpoint: HarborEndpoint, access_secret: pulumi.Input[str],
-                  ca_pem: pulumi.Input[str] | None = None) -> HarborUpstreamArgs:
-    """Registry, proxy project and replication from the settings (`ca_pem`: the deploy-time CA, if any)."""
-    up, proxy, repl = settings.upstream, settings.proxy_project, settings.replication
+                  ca_pem: pulumi.Input[str] | None = None, upstream: Upstream | None = None) -> HarborUpstreamArgs:
+    """One upstream's registry, its proxy project, and (for `upstream` only) the replication (`ca_pem`: the
+    deploy-time CA, if any; `upstream`: one of settings.upstream_list, default the first)."""
+    chosen = upstream or settings.upstream_list[0]
+    up, proxy, repl = chosen.settings, settings.proxy_project, settings.replication
+    replicate = repl.enabled and chosen.key == "upstream"
     return HarborUpstreamArgs(
-        endpoint=endpoint, registry_name=up.name, registry_url=up.url.rstrip("/"), registry_type=up.type,
+        endpoint=endpoint, registry_name=up.name, registry_url=up.registry_url, registry_type=up.type,
         access_key_id=up.access_key_id, access_secret=access_secret, ambient_credentials=up.ambient_credentials,
         insecure=up.insecure, description=up.description,
-        proxy=ProxyProjectOptions(name=proxy.name, public=proxy.public, storage_limit=proxy.storage_limit_bytes,
+        proxy=ProxyProjectOptions(name=chosen.project, public=proxy.public, storage_limit=proxy.storage_limit_bytes,
                                   proxy_speed_kb=proxy.speed_kb, retention_days=proxy.retention_days,
-                                  force_destroy=proxy.force_destroy) if proxy.enabled else None,
+                                  force_destroy=proxy.force_destroy) if chosen.project else None,
         replication=ReplicationOptions(
             project_name=repl.project, policy_name=f"{repl.project}-from-{up.name}",
             name_filter=repl.name_filter, tag_filter=repl.tag_filter,
             trigger="manual" if repl.trigger == "manual" else "scheduled",
             cron=None if repl.trigger == "manual" else repl.trigger, override=repl.override,
             speed=max(repl.speed_kb, 0), run_on_change=repl.run_on_change, public=repl.public,
-            retention_days=None, force_destroy=repl.force_destroy) if repl.enabled else None,
+            retention_days=None, force_destroy=repl.force_destroy) if replicate else None,
         ca_pem=ca_pem,
     )
 
 
+def upstream_secret(config: pulumi.Config, upstream: Upstream) -> pulumi.Output[str]:
+    """An upstream's secret key or password, always a secret Output ("" when it has none)."""
+    setting, name = upstream.secret
+    if name is None:
+        return config.get_secret(setting) or pulumi.Output.secret("")
+    found = config.get_secret_object(setting)
+    if found is None:
+        return pulumi.Output.secret("")
+    return pulumi.Output.secret(found.apply(lambda values: str((values or {}).get(name) or "")))
+
+
 def node_mirror_spec(settings: Settings) -> NodeMirrorSpec:
-    """What every node gets: a hosts.toml per upstream host pointing at the cache project, and Harbor's own."""
+    """What every node gets: a hosts.toml per upstream host pointing at its upstream's project, and Harbor's own."""
     host = settings.node_host
     port = urlsplit(f"//{settings.node_endpoint}").port
-    project = settings.cache_projects[0]
     expose = settings.harbor.expose
     static_ip = expose.cluster_ip if expose and expose.type == "clusterIP" else None
-    upstreams = tuple(UpstreamMirror(host=h, project=project, server=server)
-                      for h, server in settings.upstream_servers.items())
+    upstreams = tuple(UpstreamMirror(host=h, project=settings.project_of(u), server=server)
+                      for u in settings.upstream_list for h, server in u.settings.servers().items())
     return NodeMirrorSpec(harbor_host=host, upstreams=upstreams, scheme=settings.scheme,  # type: ignore[arg-type]
                           harbor_port=port, certs_dir=settings.nodes.containerd.certs_dir, static_ip=static_ip)
 
@@ -164,9 +178,11 @@ def node_mirror_args(settings: Settings, ca_pem: pulumi.Input[str] | None) -> No
 
 def rewrite_spec(settings: Settings) -> RewritePolicySpec:
     r = settings.image_rewrite
+    prefixes = settings.image_prefixes
     return RewritePolicySpec(upstream_hosts=tuple(settings.upstream_hosts), harbor_prefix=settings.image_prefix,
                              harbor_namespace=settings.harbor.namespace,
-                             excluded_namespaces=tuple(r.exclude_namespaces), failure_policy=r.failure_policy)
+                             excluded_namespaces=tuple(r.exclude_namespaces), failure_policy=r.failure_policy,
+                             prefixes=tuple((h, p) for h, p in prefixes.items() if p != settings.image_prefix))
 
 
 def kyverno_install(settings: Settings) -> ChartInstall | None:

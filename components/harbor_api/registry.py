@@ -43,18 +43,10 @@ REGISTRY_WRITE_TIMEOUT = 180.0
 timeouts of about 30 s and the AWS SDK's retries, so a silently dropped connection takes minutes."""
 UNHEALTHY = "the registry is unhealthy"
 
-# Registry types Harbor v2.14 has an adapter for (src/pkg/reg/adapter/*; an unknown type is a 500). The
-# type input's choices (components/rules.py REGISTRY_TYPES) are a subset of these and of PROXY_CACHE_TYPES.
-HARBOR_ADAPTER_TYPES = frozenset({
-    "harbor", "docker-hub", "docker-registry", "huawei-SWR", "google-gcr", "aws-ecr", "azure-acr", "ali-acr",
-    "jfrog-artifactory", "quay", "gitlab", "dtr", "tencent-tcr", "github-ghcr", "volcengine-cr",
-})  # fmt: skip
-# Which of them may back a proxy-cache project: PERMITTED_REGISTRY_TYPES_FOR_PROXY_CACHE as the pinned chart
-# (harbor 1.18.2, templates/core/core-cm.yaml) sets it in harbor-core's environment.
-PROXY_CACHE_TYPES = frozenset({
-    "docker-hub", "harbor", "azure-acr", "ali-acr", "aws-ecr", "google-gcr", "docker-registry", "github-ghcr",
-    "jfrog-artifactory",
-})  # fmt: skip
+# Registry types Harbor v2.14 has an adapter for, and which of them may back a proxy-cache project (the chart's
+# PERMITTED_REGISTRY_TYPES_FOR_PROXY_CACHE): one home, components/rules/registries.py.
+HARBOR_ADAPTER_TYPES = rules.HARBOR_ADAPTER_TYPES
+PROXY_CACHE_TYPES = rules.CHART_PROXY_CACHE_TYPES
 
 
 class RegistryInputs(TypedDict, total=False):

@@ -11,7 +11,8 @@ the name of its setting or input.
 * kube.py: Kubernetes names, quantities, Helm release names, charts, image references;
 * chart.py: what the Harbor chart reads (its value keys, object storage settings);
 * certs.py: Go durations, cert-manager's certificate lifetimes, PEM CA bundles;
-* nodes.py: SSH users, host keys, private keys, paths and commands on the nodes.
+* nodes.py: SSH users, host keys, private keys, paths and commands on the nodes;
+* registries.py: Harbor's adapter types, those the chart permits for a proxy cache, Docker Hub's names.
 """
 
 from components.rules.certs import (
@@ -97,15 +98,40 @@ from components.rules.nodes import (
     ssh_private_key_problem,
     ssh_user_problem,
 )
+from components.rules.registries import (
+    CHART_PROXY_CACHE_TYPES,
+    DOCKER_HUB_ALIASES,
+    DOCKER_HUB_HOST,
+    DOCKER_HUB_SERVER,
+    DOCKER_HUB_TYPE,
+    DOCKER_HUB_URL,
+    GENERIC_TYPE,
+    HARBOR_ADAPTER_TYPES,
+    OFFICIAL_NAMESPACE,
+    chart_proxy_cache_types,
+    proxy_cache_type_problem,
+    proxy_cache_types,
+    upstream_host,
+    upstream_server,
+)
 
 __all__ = [
+    "CHART_PROXY_CACHE_TYPES",
     "CRON_EXAMPLE",
+    "DOCKER_HUB_ALIASES",
+    "DOCKER_HUB_HOST",
+    "DOCKER_HUB_SERVER",
+    "DOCKER_HUB_TYPE",
+    "DOCKER_HUB_URL",
     "ECR_URL_HINT",
     "ECR_URL_RE",
+    "GENERIC_TYPE",
+    "HARBOR_ADAPTER_TYPES",
     "HARBOR_CHART_VALUE_KEYS",
     "HOSTNAME_RE",
     "K8S_LABEL_RE",
     "K8S_SUBDOMAIN_RE",
+    "OFFICIAL_NAMESPACE",
     "PASSWORD_HINT",
     "PINNED_VERSION_RE",
     "POLICY_NAME_MAX",
@@ -124,6 +150,7 @@ __all__ = [
     "bracket",
     "certs_dir_problem",
     "chart_name_problem",
+    "chart_proxy_cache_types",
     "chart_repository_problem",
     "command_name_problem",
     "cron_problem",
@@ -156,6 +183,8 @@ __all__ = [
     "object_storage_warnings",
     "pem_certificates_problem",
     "project_name_problem",
+    "proxy_cache_type_problem",
+    "proxy_cache_types",
     "proxy_speed_problem",
     "proxy_url_problem",
     "quantity_bytes",
@@ -170,4 +199,6 @@ __all__ = [
     "storage_limit_problem",
     "storage_size_problem",
     "subdomain_problem",
+    "upstream_host",
+    "upstream_server",
 ]

@@ -6,7 +6,9 @@ Each is read from Harbor v2.14.2's source (path in the comment) so the settings 
 from __future__ import annotations
 
 import re
-from typing import Final, Literal
+from typing import Final
+
+from components.rules.registries import CHART_PROXY_CACHE_TYPES
 
 # Harbor's project name rule (src/pkg/project/manager.go): lowercase letters and digits, separated by single
 # . _ or -, 1-255 characters.
@@ -15,8 +17,10 @@ PROJECT_NAME_MAX: Final = 255
 PROJECT_NAME_HINT: Final = ("lowercase letters, digits and . _ - (not first or last, not doubled), "
                             "1-255 characters, e.g. 'mif'")
 
-RegistryType = Literal["aws-ecr", "docker-registry", "harbor"]
-REGISTRY_TYPES: Final[tuple[RegistryType, ...]] = ("aws-ecr", "docker-registry", "harbor")
+RegistryType = str
+# The types the program creates registries of: those the chart permits for a proxy cache (registries.py, which
+# also says how a stack's own chart is read); all of them are replication sources too.
+REGISTRY_TYPES: Final[tuple[RegistryType, ...]] = tuple(sorted(CHART_PROXY_CACHE_TYPES))
 REGISTRY_NAME_MAX: Final = 64  # Harbor's limit for registry names (controller/registry: "the max length of name is 64")
 POLICY_NAME_MAX: Final = 256  # replication_policy.name is varchar(256)
 

@@ -10,14 +10,15 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from components.rules import bracket
+from components.settings.upstreams import Upstream, resolve
 
 if TYPE_CHECKING:
     from components.settings.sections import (
         HarborSettings,
         ProxyProjectSettings,
         ReplicationSettings,
-        UpstreamSettings,
     )
+    from components.settings.upstreams import UpstreamEntry, UpstreamSettings
 
 
 class DerivedValues:
@@ -25,7 +26,8 @@ class DerivedValues:
 
     if TYPE_CHECKING:
         harbor: HarborSettings
-        upstream: UpstreamSettings
+        upstream: UpstreamSettings | None
+        upstreams: list[UpstreamEntry]
         proxy_project: ProxyProjectSettings
         replication: ReplicationSettings
 
@@ -69,31 +71,38 @@ class DerivedValues:
         return (self.harbor.api_url or self.external_url).rstrip("/")
 
     @property
+    def upstream_list(self) -> list[Upstream]:
+        """Every upstream, `upstream` first, then `upstreams` in order (settings/upstreams.py)."""
+        return resolve(self.upstream, self.proxy_project.enabled, self.proxy_project.name, self.upstreams)
+
+    @property
     def cache_projects(self) -> list[str]:
-        """The Harbor projects that hold images for the cluster: the proxy project first."""
-        names = []
-        if self.proxy_project.enabled:
-            names.append(self.proxy_project.name)
+        """The Harbor projects that hold images for the cluster: the proxy projects first, then the replica."""
+        names = [u.project for u in self.upstream_list if u.project is not None]
         if self.replication.enabled:
             names.append(self.replication.project)
         return names
 
     @property
     def image_prefix(self) -> str:
-        """What replaces the upstream host in an image reference (`<harbor>/<project>`)."""
+        """What replaces the (first) upstream's host in an image reference (`<harbor>/<project>`)."""
         return f"{self.node_endpoint}/{self.cache_projects[0]}"
+
+    def project_of(self, upstream: Upstream) -> str:
+        """The project an upstream's pulls go through: its proxy-cache project, else the replicated one."""
+        return upstream.project or self.replication.project
+
+    @property
+    def image_prefixes(self) -> dict[str, str]:
+        """Every upstream host -> the prefix that replaces it in an image reference (`<harbor>/<project>`)."""
+        return {host: f"{self.node_endpoint}/{self.project_of(u)}" for u in self.upstream_list for host in u.hosts}
 
     @property
     def upstream_servers(self) -> dict[str, str | None]:
-        """Each mirrored host's fallback `server` in its hosts.toml: the upstream's own URL for the upstream, and
-        for a mirror host the same scheme as the upstream (None: the renderer's https://<host>, or
-        registry-1.docker.io for docker.io), so an http upstream's mirror hosts fall back over http too."""
-        scheme = urlsplit(self.upstream.url).scheme
-        return {host: (self.upstream.url.rstrip("/") if host == self.upstream.host
-                       else None if scheme == "https" else f"{scheme}://{host}")
-                for host in self.upstream_hosts}
+        """Each mirrored host's fallback `server` in its hosts.toml (UpstreamSettings.servers says which)."""
+        return {host: server for u in self.upstream_list for host, server in u.settings.servers().items()}
 
     @property
     def upstream_hosts(self) -> list[str]:
-        """The registry hosts whose pulls go through Harbor: the upstream plus any listed mirror hosts."""
-        return [self.upstream.host, *[h for h in self.upstream.mirror_hosts if h != self.upstream.host]]
+        """The registry hosts whose pulls go through Harbor: every upstream's own host and its mirror hosts."""
+        return [host for u in self.upstream_list for host in u.hosts]

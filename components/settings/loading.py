@@ -1,9 +1,10 @@
 """Loading the settings: from the running stack's Pulumi config or from a stack file, then validating them.
 
 Every key lives in the `harbor-cache` config namespace. Objects are set in Pulumi.<stack>.yaml (or with
-`pulumi config set --path`); the three secrets are top-level keys set with `pulumi config set --secret`, and a
-secret stored in plaintext is an error. Every error names its config key, what is wrong and how to fix it;
-every warning names its key and why the receiver may still refuse or ignore the value.
+`pulumi config set --path`); the secrets are top-level keys set with `pulumi config set --secret` (upstreamSecrets
+with `--path`, one per upstream), and a secret stored in plaintext is an error. Every error names its config key,
+what is wrong and how to fix it; every warning names its key and why the receiver may still refuse or ignore the
+value.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from typing import Any, NamedTuple
 from pydantic import BaseModel, ValidationError
 
 from components.settings.model import NAMESPACE, Settings
-from components.settings.secrets import presence_errors, value_problems
-from components.settings.stackfile import SECRET_KEYS, StackFileError, load_stack_file
+from components.settings.secrets import presence_errors, secret_names, value_problems
+from components.settings.stackfile import SECRET_KEYS, UPSTREAM_SECRETS, StackFileError, load_stack_file
 from components.settings.warnings import settings_warnings
 
-OBJECT_KEYS = ("harbor", "tls", "upstream", "proxyProject", "replication", "nodes", "imageRewrite")
+OBJECT_KEYS = ("harbor", "tls", "upstream", "upstreams", "proxyProject", "replication", "nodes", "imageRewrite")
 SCALAR_KEYS = ("production", "kubeconfig")
 __all__ = ["OBJECT_KEYS", "SCALAR_KEYS", "SECRET_KEYS", "Loaded", "SettingsError", "StackFileError", "check_settings",
            "load_from_pulumi", "load_stack_file", "validate"]
@@ -126,8 +127,9 @@ def check_settings(raw: Mapping[str, Any], secrets: Mapping[str, bool], values: 
     reads them as plain values, so they would reach the state unencrypted). Raises SettingsError with every
     problem found."""
     encrypted = sorted(encrypted)
-    errors = [f"{NAMESPACE}:{key} is encrypted (secure:), but only adminPassword, upstreamSecretKey and "
-              "sshPrivateKey are read as secrets (any other value would be stored unencrypted in the state): set it "
+    errors = [f"{NAMESPACE}:{key} is encrypted (secure:), but only adminPassword, upstreamSecretKey, "
+              "upstreamSecrets and sshPrivateKey are read as secrets (any other value would be stored unencrypted in "
+              "the state): set it "
               "in plaintext, or keep the secret in a Kubernetes Secret (e.g. objectStorage.existingSecret)"
               for key in encrypted]
     unknown = set(raw) - set(OBJECT_KEYS) - set(SCALAR_KEYS) - set(SECRET_KEYS)
@@ -173,6 +175,8 @@ def load_from_pulumi() -> Loaded:
     values = {key: value for key in SECRET_KEYS
               if (value := runtime_config.get_config(f"{NAMESPACE}:{key}")) is not None}
     secrets = {key: runtime_config.is_config_secret(f"{NAMESPACE}:{key}") for key in values}
+    if (names := secret_names(values.get(UPSTREAM_SECRETS))) is not None:
+        raw[UPSTREAM_SECRETS] = dict.fromkeys(names, "<encrypted>")
     encrypted = [key for key in raw if runtime_config.is_config_secret(f"{NAMESPACE}:{key}")]
     return check_settings(raw, secrets, values, encrypted)
 

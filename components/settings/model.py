@@ -19,9 +19,11 @@ from components.settings.sections import (
     ReplicationSettings,
     StrictModel,
     TlsSettings,
+    UpstreamEntry,
     UpstreamSettings,
 )
 from components.settings.types import Flag
+from components.settings.upstream_checks import upstream_problems
 
 NAMESPACE = "harbor-cache"
 """The Pulumi config namespace of every setting (`harbor-cache:<key>`)."""
@@ -34,7 +36,8 @@ class Settings(DerivedValues, StrictModel):
     kubeconfig: str | None = Field(None, min_length=1)
     harbor: HarborSettings
     tls: TlsSettings = TlsSettings()
-    upstream: UpstreamSettings
+    upstream: UpstreamSettings | None = None
+    upstreams: list[UpstreamEntry] = Field(default_factory=list)
     proxy_project: ProxyProjectSettings = Field(ProxyProjectSettings(), alias="proxyProject")
     replication: ReplicationSettings = ReplicationSettings()
     nodes: NodesSettings = NodesSettings(transport="none")
@@ -59,20 +62,27 @@ def cross_section_problems(settings: Settings) -> list[str]:
     if settings.production and not settings.https:
         problems.append(f"{_key('harbor.tlsMode')} is http on a stack marked production: use https "
                         "(cert-manager) or set production: false")
+    if settings.upstream is None and not settings.upstreams:
+        return [f"{_key('upstream')} must be set (or upstreams, a list): the registry Harbor pulls from, see "
+                "README's settings reference and Pulumi.dev.yaml for an example"]
     replication, proxy = settings.replication, settings.proxy_project
-    if replication.enabled and proxy.enabled and replication.project == proxy.name:
+    if replication.enabled and settings.upstream is None:
+        problems.append(f"{_key('replication.enabled')} needs {_key('upstream')}: replication copies from that "
+                        "registry; set upstream, or turn replication off")
+    if replication.enabled and proxy.enabled and replication.project == proxy.name and settings.upstream:
         problems.append(f"{_key('replication.project')} '{replication.project}' is the proxy-cache project: "
                         "Harbor silently skips replication into proxy-cache projects (DOMAIN.md S7); use a "
                         "separate plain project such as 'mif-replica'")
-    if not proxy.enabled and not replication.enabled:
+    if not proxy.enabled and not replication.enabled and settings.upstream:
         problems.append(f"{_key('proxyProject.enabled')} and replication.enabled are both false: enable at "
                         "least one, or there is nothing for nodes to pull from")
-    if replication.enabled:
+    if replication.enabled and settings.upstream:
         policy = f"{replication.project}-from-{settings.upstream.name}"
         if len(policy) > rules.POLICY_NAME_MAX:
             problems.append(f"{_key('replication.project')}: the replication policy is named '<project>-from-"
                             f"<upstream.name>', here {len(policy)} characters, and Harbor takes at most "
                             f"{rules.POLICY_NAME_MAX}: shorten replication.project or upstream.name")
+    problems += upstream_problems(settings)
     problems += _endpoint_problems(settings)
     if settings.image_rewrite.enabled:
         problems += _rewrite_problems(settings)
@@ -83,11 +93,12 @@ def _endpoint_problems(settings: Settings) -> list[str]:
     # The node renderer gives each registry host one certs.d directory: Harbor's cannot be an upstream's too.
     problems = []
     endpoint = settings.node_endpoint
-    for index, host in enumerate(settings.upstream_hosts):
-        if host == endpoint:
-            key = "upstream.url" if index == 0 else f"upstream.mirrorHosts[{index - 1}]"
-            problems.append(f"{_key(key)}: {host!r} is Harbor's own endpoint (harbor.expose / harbor.url): "
-                            "nodes cannot send a registry's pulls to Harbor and Harbor's own pulls to it too")
+    for upstream in settings.upstream_list:
+        for index, host in enumerate(upstream.hosts):
+            if host == endpoint:
+                problems.append(f"{_key(upstream.host_key(index))}: {host!r} is Harbor's own endpoint (harbor.expose "
+                                "/ harbor.url): nodes cannot send a registry's pulls to Harbor and Harbor's own "
+                                "pulls to it too")
     return problems
 
 

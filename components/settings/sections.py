@@ -1,14 +1,14 @@
-"""The settings sections: one pydantic model per object key of the stack file (tls, upstream, proxyProject, ...).
+"""The settings sections: one pydantic model per object key of the stack file (tls, proxyProject, ...).
 
 Keys are camelCase as in Pulumi.<stack>.yaml and unknown keys are rejected everywhere. Each section checks what
 it can see alone, with the rule of the value's receiver from components/rules.py (docs/settings.md says which);
-the `harbor` section is in harbor.py, `nodes` in nodes.py, checks across sections in model.py.
+the `harbor` section is in harbor.py, `upstream` and `upstreams` in upstreams.py, `nodes` in nodes.py, checks
+across sections in model.py.
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
@@ -34,15 +34,14 @@ from components.settings.types import (
     Namespace,
     ObjectName,
     ProjectName,
-    RegistryHost,
-    RegistryName,
     Whole,
 )
+from components.settings.upstreams import UpstreamEntry, UpstreamSettings
 
 __all__ = [
     "ChartRef", "EgressProxy", "Expose", "ExternalDatabase", "ExternalRedis", "HarborSettings", "HighAvailability",
     "ImageRewriteSettings", "NodePorts", "ObjectStorage", "ProxyProjectSettings", "ReplicationSettings", "Section",
-    "Storage", "StrictModel", "TlsSettings", "UpstreamSettings", "camel_case",
+    "Storage", "StrictModel", "TlsSettings", "UpstreamEntry", "UpstreamSettings", "camel_case",
 ]
 
 
@@ -73,68 +72,6 @@ class TlsSettings(Section):
                 problems.append(at(prefix + which[0].upper() + which[1:], problem))
         report(problems)
         return self
-
-
-class UpstreamSettings(Section):
-    """The remote registry Harbor pulls from (Amazon ECR in the reference setup)."""
-
-    name: RegistryName = "upstream-ecr"
-    type: rules.RegistryType = "aws-ecr"
-    url: str
-    access_key_id: str = ""
-    ambient_credentials: Flag = False
-    insecure: Flag = False
-    description: str = "managed by harbor-cache"
-    mirror_hosts: list[RegistryHost] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _url(self) -> UpstreamSettings:
-        report(self._url_problems() + self._credential_problems() + self._mirror_problems())
-        return self
-
-    def _url_problems(self) -> list[str]:
-        if (problem := rules.http_url_problem(self.url)) is not None:
-            return [at("url", f"{problem} (a registry host such as "
-                              "https://255250787067.dkr.ecr.ap-northeast-2.amazonaws.com)")]
-        if urlsplit(self.url).scheme != "https" and not self.insecure:
-            return [at("url", f"'{self.url}' must be https:// (plain http only with insecure: true)")]
-        if self.type == "aws-ecr" and not rules.is_ecr_url(self.url):
-            return [at("url", f"'{self.url}' is not an Amazon ECR registry endpoint: use {rules.ECR_URL_HINT} "
-                              "(keeps cross-account pulls working)")]
-        return []
-
-    def _credential_problems(self) -> list[str]:
-        # The Registry provider's check refuses the same combinations (components/harbor_api/registry.py).
-        if self.ambient_credentials and self.type != "aws-ecr":
-            return [at("ambientCredentials", f"applies only to type aws-ecr (IRSA), not {self.type!r}")]
-        if self.ambient_credentials and self.access_key_id:
-            return [at("accessKeyId", "must be empty with ambientCredentials: true (IRSA): Harbor uses its "
-                                      "pod's AWS identity instead of keys")]
-        if self.type == "aws-ecr" and not self.access_key_id and not self.ambient_credentials:
-            return [at("accessKeyId", "is empty: set it (and the secret upstreamSecretKey), or set "
-                                      "ambientCredentials: true to let Harbor use its pod's AWS identity (IRSA)")]
-        if self.type == "aws-ecr" and (problem := rules.aws_access_key_id_problem(self.access_key_id or "x" * 16)):
-            return [at("accessKeyId", problem)]
-        return []
-
-    def _mirror_problems(self) -> list[str]:
-        problems, seen = [], {self.host}
-        for index, host in enumerate(self.mirror_hosts):
-            if host in seen:
-                problems.append(at(f"mirrorHosts[{index}]", f"{host!r} is listed twice (or is the upstream "
-                                                            "itself, which is always mirrored)"))
-            seen.add(host)
-        return problems
-
-    @property
-    def host(self) -> str:
-        """host[:port] of the upstream, as image references name it."""
-        return urlsplit(self.url).netloc
-
-    @property
-    def scheme(self) -> str:
-        """http or https: how the upstream is reached (and the scheme of every mirror host's fallback)."""
-        return urlsplit(self.url).scheme
 
 
 class ProxyProjectSettings(Section):

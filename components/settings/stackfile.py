@@ -16,7 +16,9 @@ from typing import Any
 import yaml
 
 NAMESPACE = "harbor-cache"
-SECRET_KEYS = ("adminPassword", "upstreamSecretKey", "sshPrivateKey")
+SECRET_KEYS = ("adminPassword", "upstreamSecretKey", "sshPrivateKey", "upstreamSecrets")
+UPSTREAM_SECRETS = "upstreamSecrets"
+"""A secret object, upstream name -> its secret (`pulumi config set --secret --path ...:upstreamSecrets.<name>`)."""
 # Namespaces a harbor-cache stack file may hold besides its own: providers' and Pulumi's settings.
 OTHER_NAMESPACES = ("kubernetes", "pulumi")
 SHAPE = ("a stack file is a YAML mapping whose `config:` key holds a mapping of `harbor-cache:<key>: <value>` "
@@ -136,6 +138,11 @@ def _harbor_cache_part(config: Mapping[Any, Any]) -> StackFile:
             if namespace not in OTHER_NAMESPACES:
                 found.warnings.append(f"{full_key!s}: harbor-cache reads only {NAMESPACE}:<key>, not the "
                                       f"{namespace!r} namespace (a typo?)")
+            continue
+        if key == UPSTREAM_SECRETS and isinstance(value, Mapping) and not _is_secure(value):
+            # Set per upstream with --path: each value encrypted on its own; the names are readable.
+            found.secrets[key] = bool(value) and all(_is_secure(v) for v in value.values())
+            found.raw[key] = {str(name): ENCRYPTED for name in value}
             continue
         if key in SECRET_KEYS:
             found.secrets[key] = isinstance(value, Mapping) and "secure" in value

@@ -23,7 +23,17 @@ def _key(key: str) -> str:
 def settings_warnings(settings: Settings) -> list[str]:
     """Every warning about `settings`, each starting with the key it is about."""
     return [*_harbor_warnings(settings), *_tls_warnings(settings), *_project_warnings(settings),
-            *_node_warnings(settings)]
+            *_node_warnings(settings), *_upstream_warnings(settings)]
+
+
+def _upstream_warnings(settings: Settings) -> list[str]:
+    # Docker Hub limits pulls per client address, anonymous ones the most: through the cache the whole cluster
+    # pulls each image once, as Harbor; with an account Harbor gets that account's larger allowance.
+    return [f"{_key(u.key + '.accessKeyId')} is empty: Harbor pulls from Docker Hub anonymously, which Docker Hub "
+            "rate-limits the most (per address; every cache miss counts); set accessKeyId (a Docker Hub user) and "
+            f"its token in {u.settings.secret_setting} for the account's larger allowance"
+            for u in settings.upstream_list
+            if u.settings.type == rules.DOCKER_HUB_TYPE and not u.settings.access_key_id]
 
 
 def _harbor_warnings(settings: Settings) -> list[str]:

@@ -164,7 +164,8 @@ def test_accepted_settings_pass_every_receiver(changes: dict[str, Any]) -> None:
     raw = with_changes(changes)
     secrets = {k: v for k, v in ALL_SECRETS.items() if k != "upstreamSecretKey" or raw["upstream"]["accessKeyId"]}
     settings = validate(raw, secrets)
-    assert failures(provider_inputs(settings, "aws-secret" if settings.upstream.access_key_id else "")) == []
+    secret = "aws-secret" if settings.upstream_list[0].settings.access_key_id else ""
+    assert failures(provider_inputs(settings, secret)) == []
     specs.node_mirror_spec(settings)  # the renderer's own checks (components/containerd.py validate_spec)
     specs.tls_args(settings)
     from components.harbor_values import PinnedSecretNames, harbor_values

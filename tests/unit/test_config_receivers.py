@@ -47,6 +47,8 @@ def with_changes(changes: dict[str, Any]) -> dict[str, Any]:
 DELETE = object()
 HTTPS = {"harbor.tlsMode": "https"}
 EXISTING = {"harbor.install": False, "harbor.expose": DELETE, "harbor.url": "http://harbor.example"}
+HUB = {"name": "hub", "type": "docker-hub", "project": "hub"}
+QUAY = {"name": "quay", "type": "docker-registry", "url": "https://quay.io", "project": "quay"}
 DOCKER = {"upstream.type": "docker-registry", "upstream.url": "https://registry.example",
           "upstream.accessKeyId": "reader"}
 HA = {"harbor.ha": {"replicas": 2, "externalDatabase": {"host": "db", "existingSecret": "db"},
@@ -158,7 +160,9 @@ ROWS = [
     row("tls.privateKeyAlgorithm", {**HTTPS, "tls.privateKeyAlgorithm": "Ed25519"}, "must be 'RSA' or 'ECDSA'"),
     # upstream: Harbor's registry API, AWS, containerd
     row("upstream.name", {"upstream.name": "x" * 65}, "must be 1 to 64 characters"),
-    row("upstream.type", {"upstream.type": "quay"}, "must be 'aws-ecr', 'docker-registry' or 'harbor'"),
+    row("upstream.type", {"upstream.type": "quay"}, "does not permit it for a proxy cache "
+        "(PERMITTED_REGISTRY_TYPES_FOR_PROXY_CACHE): use 'docker-registry'"),
+    row("upstream.type", {"upstream.type": "nexus"}, "is not a Harbor registry type", "unknown"),
     row("upstream.url", {"upstream.url": ECR.replace("https", "http")},
         "must be https:// (plain http only with insecure"),
     row("upstream.url", {"upstream.url": "https://example.com"}, "is not an Amazon ECR registry endpoint", "ecr"),
@@ -238,6 +242,29 @@ ROWS = [
     row("imageRewrite.failurePolicy", {"imageRewrite.failurePolicy": "Warn"}, "must be 'Ignore' or 'Fail'"),
     row("imageRewrite.enabled", {"imageRewrite.enabled": True, "nodes": {"transport": "none"}},
         "needs nodes.transport ssh or daemonset", "nodes"),
+    # upstreams: the same rules per entry, plus unique names, projects and hosts across every upstream
+    row("upstreams[0].name", {"upstreams": [{**HUB, "name": "moreh-ecr"}]}, "is also the name of upstream"),
+    row("upstreams[0].type", {"upstreams": [{**HUB, "type": "quay", "url": "https://quay.io"}]},
+        "does not permit it for a proxy cache"),
+    row("upstreams[0].url", {"upstreams": [{**QUAY, "url": "quay.io"}]}, "must start with http:// or https://"),
+    row("upstreams[0].url", {"upstreams": [{**HUB, "url": "https://registry-1.docker.io"}]},
+        "docker-hub adapter talks to Docker Hub whatever the URL", "docker-hub"),
+    row("upstreams[0].url", {"upstreams": [{**QUAY, "url": ECR}]}, "is already mirrored by upstream", "twice"),
+    row("upstreams[0].project", {"upstreams": [{**HUB, "project": "mif"}]}, "is also proxyProject.name"),
+    row("upstreams[0].project", {"upstreams": [{**HUB, "project": "Hub"}]}, "not a valid Harbor project name",
+        "name"),
+    row("upstreams[0].accessKeyId", {"upstreams": [{**QUAY, "type": "aws-ecr", "url": ECR.replace("2550", "9990")}]},
+        "the secret upstreamSecrets.quay"),
+    row("upstreams[0].ambientCredentials", {"upstreams": [{**HUB, "ambientCredentials": True}]},
+        "applies only to type aws-ecr"),
+    row("upstreams[0].insecure", {"upstreams": [{**QUAY, "insecure": "maybe"}]}, "must be true or false"),
+    row("upstreams[0].description", {"upstreams": [{**QUAY, "description": 1}]}, "must be text"),
+    row("upstreams[1].mirrorHosts[0]", {"upstreams": [HUB, {**QUAY, "mirrorHosts": ["docker.io"]}]},
+        "is already mirrored by upstreams[0]"),
+    row("upstreams", {"upstreams": {"name": "hub"}}, "must be a list", "type"),
+    row("upstream", {"upstream": DELETE}, "must be set (or upstreams, a list)"),
+    row("replication.enabled", {"upstream": DELETE, "upstreams": [HUB], "replication.enabled": True},
+        "needs harbor-cache:upstream"),
     # sections of the wrong type
     row("harbor", {"harbor": "http"}, "must be an object (indented `key: value` lines) with the keys install"),
     row("nodes.hosts", {"nodes.hosts": "10.0.0.11"}, "must be a list", "type"),

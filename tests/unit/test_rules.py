@@ -15,8 +15,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_rules_module_is_pure() -> None:
     # Standard library only (no Pulumi, no pydantic), so settings, providers and renderers can all import it.
-    allowed = {"__future__", "base64", "binascii", "collections", "decimal", "ipaddress", "re", "ssl", "struct",
-               "typing", "urllib", "components"}
+    allowed = {"__future__", "base64", "binascii", "collections", "decimal", "ipaddress", "pathlib", "re", "ssl",
+               "struct", "typing", "urllib", "components"}
     for path in sorted((ROOT / "components" / "rules").glob("*.py")):
         tree = ast.parse(path.read_text())
         imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
@@ -63,7 +63,10 @@ def test_ecr_url_rejected(url: str) -> None:
 
 
 def test_registry_types() -> None:
-    assert rules.REGISTRY_TYPES == ("aws-ecr", "docker-registry", "harbor")
+    # Every type the chart permits for a proxy cache (registries.py); quay is an adapter but not permitted.
+    assert set(rules.REGISTRY_TYPES) == rules.CHART_PROXY_CACHE_TYPES
+    assert {"aws-ecr", "docker-hub", "docker-registry", "harbor", "github-ghcr"} <= set(rules.REGISTRY_TYPES)
+    assert "quay" not in rules.REGISTRY_TYPES
 
 
 @pytest.mark.parametrize("cron", ["0 0 */6 * * *", "0 30 2 * * MON-FRI", "0 0 0 1 JAN ?", "0 */15 * * * *",
