@@ -1,24 +1,31 @@
-"""An upstream registry and a pull-through registry in front of it, both ``docker-registry`` on loopback.
+"""An upstream registry and a pull-through registry in front of it, both ``docker-registry`` on loopback, and
+Harbor's pull path in front of that.
 
-The pull-through registry stands for Harbor's proxy project on the pull path (the test bed does the same with a
-Harbor-shaped nginx in front, lab/testbed/registries.py). The upstream's access log says what reached it, so a
-test can tell a warm pull (nothing fetched upstream) from a cold one. ``push_image`` writes images through the
-registry API (no image tooling), including multi-platform indexes.
+The pull-through registry stands for Harbor's proxy cache. ``HarborPath`` answers like Harbor's registry API (as
+the test bed's nginx does, lab/testbed/registries.py): ``/v2/<project>/<repository>`` maps onto the pull-through
+registry's ``/v2/<repository>``, a request without a token gets ``401`` with a Bearer realm, and
+``/service/token`` hands out a token. The upstream's access log says what reached it, so a test can tell a warm
+pull (nothing fetched upstream) from a cold one. ``push_image`` writes images through the registry API (no image
+tooling), including multi-platform indexes.
 """
 
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import re
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import requests
 
@@ -157,3 +164,76 @@ def push_index(url: str, repo: str, tag: str, per_platform: dict[str, Sequence[b
     _put_manifest(url, repo, tag, index, OCI_INDEX)
     digests["index"] = digest_of(index)
     return digests
+
+
+class HarborPath:
+    """Harbor's registry API on loopback in front of ``mirror_url``; ``tokens`` counts the tokens handed out and
+    ``requests`` records (method, path, status)."""
+
+    def __init__(self, mirror_url: str) -> None:
+        self.mirror = urlsplit(mirror_url)
+        self.tokens = 0
+        self.requests: list[tuple[str, str, int]] = []
+        path = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *_: object) -> None:
+                pass
+
+            def do_HEAD(self) -> None:
+                path.serve(self, "HEAD")
+
+            def do_GET(self) -> None:
+                path.serve(self, "GET")
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> HarborPath:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _reply(self, h: BaseHTTPRequestHandler, method: str, status: int, headers: dict[str, str],
+               body: bytes = b"") -> None:
+        h.send_response(status)
+        for key, value in headers.items():
+            h.send_header(key, value)
+        h.send_header("Content-Length", headers.get("Content-Length", str(len(body))))
+        h.end_headers()
+        if method == "GET" and body:
+            h.wfile.write(body)
+        self.requests.append((method, h.path, status))
+
+    def serve(self, h: BaseHTTPRequestHandler, method: str) -> None:
+        if h.path.startswith("/service/token"):
+            self.tokens += 1
+            self._reply(h, method, 200, {"Content-Type": "application/json"}, b'{"token": "loopback-token"}')
+            return
+        if h.headers.get("Authorization") != "Bearer loopback-token":
+            realm = f"{self.url}/service/token"
+            self._reply(h, method, 401, {"WWW-Authenticate": f'Bearer realm="{realm}",service="harbor-registry"',
+                                         "Content-Type": "application/json"},
+                        b'{"errors":[{"code":"UNAUTHORIZED","message":"unauthorized to access repository"}]}')
+            return
+        parts = h.path.split("/", 3)  # "", "v2", project, rest
+        target = "/v2/" + (parts[3] if len(parts) == 4 else "")
+        conn = http.client.HTTPConnection(self.mirror.hostname or "", self.mirror.port, timeout=60)
+        try:
+            conn.request(method, target, headers={k: v for k, v in h.headers.items() if k.lower() == "accept"})
+            answer = conn.getresponse()
+            headers = {k: v for k, v in answer.getheaders()
+                       if k.lower() in ("content-type", "docker-content-digest", "content-length")}
+            h.send_response(answer.status)
+            for key, value in headers.items():
+                h.send_header(key, value)
+            h.end_headers()
+            while method == "GET" and (chunk := answer.read(1 << 16)):
+                h.wfile.write(chunk)
+            self.requests.append((method, h.path, answer.status))
+        finally:
+            conn.close()
