@@ -1,5 +1,5 @@
 # The SDK declares CreateResult.outs Optional; these tests index them directly.
-# mypy: disable-error-code="index,arg-type"
+# mypy: disable-error-code="index,arg-type,dict-item"
 """Pre-warm against real registries on loopback: an upstream, a pull-through cache and Harbor's pull path in
 front (tests/provider/local_registries.py), and the Harbor double's artifact API reading the cache's storage."""
 
