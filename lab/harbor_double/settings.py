@@ -28,6 +28,9 @@ with.
 - ``proxy_storage`` (``{project name: directory}``, ``"*"`` for every proxy-cache project): the storage root of
   the registry that really holds a proxy-cache project's cache (the sandbox's pull path); ``getArtifact`` answers
   from it (handlers/artifacts.py), so an artifact exists only after a pull went through the pull path.
+- ``pull_log`` (path): the pull path's pull log (one line per request: time, method, URI, status; written by the
+  sandbox's nginx, never truncated); with ``proxy_storage`` it makes the double account every pull as Harbor does
+  (handlers/cache.py, pulls.py): repositories, artifacts, ``pull_count``, ``pull_time`` and the storage used.
 - ``library_project`` (bool, True): a fresh double holds Harbor's built-in public project ``library`` (id 1, quota
   1), as every Harbor does; False leaves it out (takes effect at start and on reset).
 """
@@ -59,6 +62,7 @@ class Settings:
     storage_per_project: int = -1
     library_project: bool = True
     proxy_storage: dict[str, str] = field(default_factory=dict)
+    pull_log: str = ""
 
     def update(self, **changes: Any) -> None:
         """Set the named settings; KeyError for an unknown name, ValueError/TypeError for a bad value."""

@@ -257,7 +257,9 @@ class Sandbox:
             "--control-port", str(self.spec.control_port), "--admin-password-file", str(password),
             "--state-dir", str(state),
             # getArtifact of a proxy-cache project answers from what the pull path's registry really holds
-            "--setting", "proxy_storage=" + json.dumps({"*": str(self.dir / "bed" / "mirror-data")})])
+            "--setting", "proxy_storage=" + json.dumps({"*": str(self.dir / "bed" / "mirror-data")}),
+            # and learns every pull the pull path served (repositories, artifacts, pull counts, bytes used)
+            "--setting", "pull_log=" + str(self.dir / "bed" / "logs" / "harbor-pulls.log")])
         end = time.monotonic() + 30
         while not self.double.up():
             if time.monotonic() > end or not pid_alive(self.processes["harbor-double"].pid):

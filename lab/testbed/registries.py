@@ -1,5 +1,6 @@
 """The bed's registries: an upstream registry and a proxying registry behind one nginx, which also plays
-Harbor's pull path (``/v2/<project>/...``); nginx's access logs (with client addresses) say who served what.
+Harbor's pull path (``/v2/<project>/...``); nginx's access logs (with client addresses) say who served what, and
+``logs/harbor-pulls.log`` (time, method, URI, status; never truncated) is what the Harbor double learns pulls from.
 
 Like Harbor, the pull path answers a request without a token ``401`` with
 ``WWW-Authenticate: Bearer realm="<realm>",service="harbor-registry"`` and hands out an anonymous token at
@@ -39,6 +40,7 @@ http {{
   fastcgi_temp_path {b}/nginx-tmp/fastcgi; uwsgi_temp_path {b}/nginx-tmp/uwsgi;
   scgi_temp_path {b}/nginx-tmp/scgi;
   log_format bed '$remote_addr "$request" $status $body_bytes_sent';
+  log_format pulls '$msec $request_method $request_uri $status';
   client_max_body_size 0;
   upstream upstream_reg {{ server unix:{b}/upstream.sock; }}
   upstream mirror_reg {{ server unix:{b}/mirror.sock; }}
@@ -61,6 +63,7 @@ http {{
     project = "[a-z0-9][a-z0-9._-]*"
     (b / "harbor-path.conf").write_text(f"""
     access_log {b}/logs/harbor-access.log bed;
+    access_log {b}/logs/harbor-pulls.log pulls;  # the Harbor double's pull log (never truncated)
     include {b}/realm.conf;
     location = /service/token {{ default_type application/json; return 200 '{TOKEN}'; }}
     location = /v2/ {{ {CHALLENGE} {proxy} proxy_pass http://mirror_reg/v2/; }}

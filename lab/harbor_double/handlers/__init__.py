@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from lab.harbor_double.handlers import (
     artifacts,
+    cache,
     executions,
     projects,
     quotas,
@@ -24,7 +25,7 @@ from lab.harbor_double.handlers import (
 )
 from lab.harbor_double.handlers.base import Context, Handler, Prepare
 
-AREAS = (system, registries, projects, repositories, artifacts, quotas, retentions, replication, executions)
+AREAS = (system, registries, projects, repositories, artifacts, cache, quotas, retentions, replication, executions)
 HANDLERS: dict[str, Handler] = {op: fn for area in AREAS for op, fn in area.HANDLERS.items()}
 # Work an operation does before taking the store's lock (its result arrives as ``Request.prepared``).
 PREPARES: dict[str, Prepare] = {op: fn for area in AREAS for op, fn in getattr(area, "PREPARES", {}).items()}

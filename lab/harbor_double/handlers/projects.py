@@ -36,7 +36,9 @@ def quota_limit_problem(value: int) -> str | None:
 
 def _project_view(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
     out = copy.deepcopy(p)
-    out["repo_count"] = len(ctx.state["repositories"].get(p["project_id"], {}))
+    from lab.harbor_double.handlers.cache import all_repository_views  # cache.py imports this module
+
+    out["repo_count"] = len(all_repository_views(ctx, p))
     if not out.get("registry_id"):
         out.pop("registry_id", None)
     return out

@@ -1,8 +1,10 @@
-"""Project quotas (storage only): one per project, created and removed with it."""
+"""Project quotas (storage only): one per project, created and removed with it; ``used`` counts the bytes a
+proxy-cache project holds from the pull path's pulls (handlers/cache.py)."""
 
 from __future__ import annotations
 
 from lab.harbor_double.handlers.base import Context, Handler
+from lab.harbor_double.handlers.cache import quota_view
 from lab.harbor_double.handlers.projects import quota_limit_problem
 from lab.harbor_double.listing import paged
 from lab.harbor_double.messages import Reply, Request, error, now
@@ -14,12 +16,12 @@ def list_quotas(ctx: Context, r: Request) -> Reply:
         items = []
     if "reference_id" in r.query:
         items = [q for q in items if str(q["ref"]["id"]) == r.query["reference_id"][0]]
-    return paged(r, sorted(items, key=lambda q: q["id"]))
+    return paged(r, [quota_view(ctx, q) for q in sorted(items, key=lambda q: q["id"])])
 
 
 def get_quota(ctx: Context, r: Request) -> Reply:
     q = ctx.state["quotas"].get(int(r.params["id"]))
-    return (200, q, {}) if q else error(404, "NOT_FOUND", f"quota {r.params['id']} not found")
+    return (200, quota_view(ctx, q), {}) if q else error(404, "NOT_FOUND", f"quota {r.params['id']} not found")
 
 
 def update_quota(ctx: Context, r: Request) -> Reply:

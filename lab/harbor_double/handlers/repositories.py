@@ -1,20 +1,14 @@
-"""Repositories of a project (a cached or pushed image; the double creates them through its control API)."""
+"""Repositories of a project: made through the double's control API, or learned from the pull path's pulls
+(handlers/cache.py)."""
 
 from __future__ import annotations
 
 from urllib.parse import unquote
 
 from lab.harbor_double.handlers.base import Context, Handler
+from lab.harbor_double.handlers.cache import list_repositories
 from lab.harbor_double.handlers.projects import missing, project_of
-from lab.harbor_double.listing import filtered_page
 from lab.harbor_double.messages import Reply, Request, error
-
-
-def list_repositories(ctx: Context, r: Request) -> Reply:
-    p = project_of(ctx, r)
-    if p is None or (r.user is None and p["metadata"].get("public") != "true"):
-        return missing(r)
-    return filtered_page(r, list(ctx.state["repositories"].get(p["project_id"], {}).values()))
 
 
 def delete_repository(ctx: Context, r: Request) -> Reply:
@@ -31,6 +25,6 @@ def delete_repository(ctx: Context, r: Request) -> Reply:
 
 
 HANDLERS: dict[str, Handler] = {
-    "listRepositories": list_repositories,
+    "listRepositories": list_repositories,  # with the repositories learned from pulls (cache.py)
     "deleteRepository": delete_repository,
 }
