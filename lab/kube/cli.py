@@ -62,6 +62,16 @@ def cmd_status(kube: LocalKube, _args: argparse.Namespace) -> int:
     return 0 if ready else 1
 
 
+def cmd_restart_apiserver(kube: LocalKube, args: argparse.Namespace) -> int:
+    """Stop kube-apiserver, keep it down, start it again on the same port and data (a fault to inject)."""
+    if not kube.is_running():
+        print("kube-local is not running", file=sys.stderr)
+        return 3
+    took = kube.restart_apiserver(args.down)
+    print(f"kube-apiserver was unreachable for {took:.1f}s and is ready again: {kube.server_url}", file=sys.stderr)
+    return 0
+
+
 def cmd_env(kube: LocalKube, _args: argparse.Namespace) -> int:
     """Print shell exports for the running instance."""
     if not kube.is_running():
@@ -85,6 +95,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     sub.add_parser("stop", help="stop and clean up").set_defaults(kube_command=cmd_stop)
     sub.add_parser("status", help="show whether it runs").set_defaults(kube_command=cmd_status)
     sub.add_parser("env", help="print export KUBECONFIG=...").set_defaults(kube_command=cmd_env)
+    restart = sub.add_parser("restart-apiserver", help="stop and start kube-apiserver only (fault injection)")
+    restart.add_argument("--down", type=float, default=0.0, help="seconds to keep it stopped")
+    restart.set_defaults(kube_command=cmd_restart_apiserver)
     parser.set_defaults(run=run)
 
 

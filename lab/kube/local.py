@@ -140,6 +140,19 @@ class LocalKube:
         if not keep_logs:
             shutil.rmtree(self.log_dir, ignore_errors=True)
 
+    def restart_apiserver(self, down_seconds: float = 0.0) -> float:
+        """Stop kube-apiserver (SIGTERM, then SIGKILL), keep it down ``down_seconds``, start it again on the same
+        port and etcd (the cluster's data stays), and wait until it is ready; returns the seconds it was
+        unreachable. A fault for the sandbox (docs/faults.md); etcd and kube-controller-manager keep running."""
+        proc = self._state["apiserver"]
+        stop_process_group(proc["pid"], proc["start_time"], timeout=5.0)
+        stopped = time.monotonic()
+        time.sleep(down_seconds)
+        apiserver, _ = find_binaries()
+        self._spawn("apiserver", self._apiserver_argv(apiserver, self._state["etcd"]["port"], proc["port"]))
+        self._wait_ready()
+        return time.monotonic() - stopped
+
     def kubectl(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
         """Run kubectl against this cluster and return the completed process (text output)."""
         return run_kubectl(self.kubeconfig_path, *args, check=check, timeout=timeout)
