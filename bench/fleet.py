@@ -25,8 +25,10 @@ from lab.engine import copy_program, engine_env, python_project, stack
 from lab.testbed import NODE_HEALTH_COMMAND, NODE_RESTART_COMMAND, PROJECT, Node, Testbed
 
 PROGRAM = ROOT / "bench" / "fleet_program"
-SIZES = tuple(int(x) for x in os.environ.get("HARBOR_CACHE_BENCH_FLEET_SIZES", "1,8,32").split(","))
-PARALLEL = int(os.environ.get("HARBOR_CACHE_BENCH_PARALLEL", "0"))  # 0: the engine's default (8)
+SIZES = tuple(int(x) for x in os.environ.get("HARBOR_CACHE_BENCH_FLEET_SIZES", "1,8,64").split(","))
+# `pulumi up --parallel` for every size: as many as the largest fleet has nodes, as docs/nodes.md advises for
+# fleets (the engine's default is 4 per core, 8 here); 0 = the engine's default.
+PARALLEL = int(os.environ.get("HARBOR_CACHE_BENCH_PARALLEL", str(max(SIZES))))
 
 
 def ssh_sessions(nodes: list[Node]) -> int:

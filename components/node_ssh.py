@@ -23,10 +23,20 @@ from collections.abc import Mapping
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    ConfigureRequest,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    Resource,
+    UpdateResult,
+)
 
 from components.dynamic import SecretConfiguredProvider, known
 from components.node_script import Mode, ScriptParams, parse_result, render_script, script_template
+from components.provider_pool import widen_rpc_pool
 from components.rules import host_key_problem
 from components.ssh import NodeError, SshTarget, run_remote
 from components.verification import VerificationError, artifact_in_project, harbor_image, pull_failure
@@ -86,6 +96,11 @@ class _SshProvider(SecretConfiguredProvider):
 
     secret_config_key = KEY_CONFIG
     config_value_example = '-- "$(cat ~/.ssh/id_ed25519)"'
+
+    def configure(self, req: ConfigureRequest) -> None:
+        """Read the key; let the provider process run many node sessions at once (components/provider_pool.py)."""
+        super().configure(req)
+        widen_rpc_pool()
 
     def _key(self, props: Mapping[str, Any]) -> str:
         if not self.secret:

@@ -11,7 +11,9 @@ config.toml changed, rolls back a failed restart, and can restore the node (``re
     + works before the cluster can schedule pods (no image pull, no CNI, no API access needed);
     - needs SSH access (key in the stack secret ``harbor-cache:sshPrivateKey``) and an up-to-date node list:
       nodes that join later (autoscaling) are not configured until the list is updated;
-    - nodes are configured in parallel (the dynamic provider runs 4 calls at a time); one unreachable node
+    - nodes are configured in parallel, up to ``pulumi up --parallel`` at a time (the engine's default is 4 per
+      core: pass ``--parallel <number of nodes>`` for a large fleet; the provider process runs up to 64 node
+      sessions at once, components/provider_pool.py); one unreachable node
       fails its resource while in-flight nodes still finish; use ``pulumi up --continue-on-error`` to let all
       other nodes converge in large fleets.
 
