@@ -11,6 +11,7 @@ from components.helm import release
 from components.kyverno import ImageRewrite
 from components.metrics import service_monitor_served, wants_service_monitor
 from components.nodes import NodeMirror
+from components.prewarm_resource import PrewarmImages
 from components.settings import NAMESPACE, SettingsError, load_from_pulumi
 from components.tls import Tls
 from components.upstream import HarborUpstream
@@ -57,17 +58,23 @@ upstreams = [HarborUpstream(
     for chosen in settings.upstream_list]
 upstream = upstreams[0]
 
+# 3b. Pre-warm: the listed images pulled through their proxy projects once, before nodes are sent to the cache.
+prewarm_args = specs.prewarm_args(settings, ca_pem)
+prewarm = PrewarmImages("prewarm", prewarm_args, opts=pulumi.ResourceOptions(depends_on=upstreams)) \
+    if prewarm_args else None
+cache_ready: list[pulumi.Resource] = [*upstreams, *([prewarm] if prewarm else [])]
+
 # 4. Nodes: containerd pulls through Harbor.
 nodes = None
 if settings.nodes.transport != "none":
     nodes = NodeMirror("nodes", specs.node_mirror_args(settings, ca_pem),
-                       opts=pulumi.ResourceOptions(providers=[kube], depends_on=upstreams))
+                       opts=pulumi.ResourceOptions(providers=[kube], depends_on=cache_ready))
 
 # 5. Optional admission-time image rewrite with Kyverno.
 rewrite = None
 if settings.image_rewrite.enabled:
     rewrite = ImageRewrite("image-rewrite", specs.image_rewrite_args(settings),
-                           opts=pulumi.ResourceOptions(providers=[kube], depends_on=upstreams))
+                           opts=pulumi.ResourceOptions(providers=[kube], depends_on=cache_ready))
 
 # 6. Outputs other programs read through StackReference.
 pulumi.export("harborUrl", settings.external_url)
@@ -87,6 +94,9 @@ pulumi.export("projectIds", pulumi.Output.all(*[out for made in upstreams for ou
     lambda v: {name: pid for name, pid in zip(v[::2], v[1::2], strict=True) if name}))
 pulumi.export("replicationPolicyId", upstream.policy_id)
 pulumi.export("lastReplicationStatus", upstream.last_replication_status)
+if prewarm:
+    pulumi.export("prewarmedImages", prewarm.warm)
+    pulumi.export("prewarmFailures", prewarm.failed)
 if nodes:
     pulumi.export("nodes", nodes.nodes)
     pulumi.export("nodeVerification", nodes.verification)

@@ -14,9 +14,11 @@ from components.helm import ChartInstall, ChartSource
 from components.kyverno import ImageRewriteArgs
 from components.node_script import ScriptParams
 from components.nodes import DaemonSetOptions, NodeMirrorArgs
+from components.prewarm_resource import PrewarmArgs, PrewarmTarget
 from components.rewrite_policy import RewritePolicySpec
 from components.rules import is_ip
 from components.settings import Settings
+from components.settings.prewarm import resolve as resolve_prewarm
 from components.settings.sections import ChartRef
 from components.settings.upstreams import Upstream
 from components.ssh import SshTarget
@@ -141,7 +143,8 @@ def node_mirror_spec(settings: Settings) -> NodeMirrorSpec:
     port = urlsplit(f"//{settings.node_endpoint}").port
     expose = settings.harbor.expose
     static_ip = expose.cluster_ip if expose and expose.type == "clusterIP" else None
-    upstreams = tuple(UpstreamMirror(host=h, project=settings.project_of(u), server=server)
+    upstreams = tuple(UpstreamMirror(host=h, project=settings.project_of(u), server=server,
+                                     replica_project=settings.replica_first_of(u))
                       for u in settings.upstream_list for h, server in u.settings.servers().items())
     return NodeMirrorSpec(harbor_host=host, upstreams=upstreams, scheme=settings.scheme,  # type: ignore[arg-type]
                           harbor_port=port, certs_dir=settings.nodes.containerd.certs_dir, static_ip=static_ip)
@@ -197,3 +200,16 @@ def kyverno_install(settings: Settings) -> ChartInstall | None:
 def image_rewrite_args(settings: Settings) -> ImageRewriteArgs:
     """The Kyverno rewrite policy, and Kyverno itself when this program installs it."""
     return ImageRewriteArgs(policy=rewrite_spec(settings), install=kyverno_install(settings))
+
+
+def prewarm_args(settings: Settings, ca_pem: pulumi.Input[str] | None) -> PrewarmArgs | None:
+    """The images to pull through Harbor once (None when `prewarm.images` is empty); pulled from where `pulumi`
+    runs, at `prewarm.registryUrl` or else Harbor's externalURL (docs/prewarm.md)."""
+    p = settings.prewarm
+    images, _ = resolve_prewarm(p, settings.upstream_list)  # problems were refused with the settings
+    if not images:
+        return None
+    return PrewarmArgs(registry_url=p.registry_url or settings.external_url,
+                       targets=[PrewarmTarget(i.image, i.project, i.upstream) for i in images],
+                       username=settings.harbor.admin_user, ca_pem=ca_pem if settings.https else None,
+                       platforms=tuple(p.platforms), fail_on_error=p.fail_on_error, timeout=float(p.timeout_seconds))

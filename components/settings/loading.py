@@ -20,7 +20,8 @@ from components.settings.secrets import presence_errors, secret_names, value_pro
 from components.settings.stackfile import SECRET_KEYS, UPSTREAM_SECRETS, StackFileError, load_stack_file
 from components.settings.warnings import settings_warnings
 
-OBJECT_KEYS = ("harbor", "tls", "upstream", "upstreams", "proxyProject", "replication", "nodes", "imageRewrite")
+OBJECT_KEYS = ("harbor", "tls", "upstream", "upstreams", "proxyProject", "replication", "nodes", "imageRewrite",
+               "prewarm")
 SCALAR_KEYS = ("production", "kubeconfig")
 __all__ = ["OBJECT_KEYS", "SCALAR_KEYS", "SECRET_KEYS", "Loaded", "SettingsError", "StackFileError", "check_settings",
            "load_from_pulumi", "load_stack_file", "validate"]

@@ -11,6 +11,7 @@ from pydantic import Field, model_validator
 from components import rules
 from components.settings.derived import DerivedValues
 from components.settings.nodes import NodesSettings
+from components.settings.prewarm import PrewarmSettings, prewarm_problems
 from components.settings.rewrite import rewrite_settings_errors
 from components.settings.sections import (
     HarborSettings,
@@ -42,6 +43,7 @@ class Settings(DerivedValues, StrictModel):
     replication: ReplicationSettings = ReplicationSettings()
     nodes: NodesSettings = NodesSettings(transport="none")
     image_rewrite: ImageRewriteSettings = Field(ImageRewriteSettings(), alias="imageRewrite")
+    prewarm: PrewarmSettings = PrewarmSettings()
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
@@ -83,6 +85,7 @@ def cross_section_problems(settings: Settings) -> list[str]:
                             f"<upstream.name>', here {len(policy)} characters, and Harbor takes at most "
                             f"{rules.POLICY_NAME_MAX}: shorten replication.project or upstream.name")
     problems += upstream_problems(settings)
+    problems += prewarm_problems(settings.prewarm, settings.upstream_list)
     problems += _endpoint_problems(settings)
     if settings.image_rewrite.enabled:
         problems += _rewrite_problems(settings)

@@ -77,6 +77,11 @@ class PrewarmImage:
     image: str  # the upstream image reference, ``<host>/<repository>:<tag>``
 
 
+def prewarm_problems(settings: PrewarmSettings, upstreams: list[Upstream]) -> list[str]:
+    """What is wrong with the entries given the stack's upstreams (model.py's cross-section check)."""
+    return resolve(settings, upstreams)[1]
+
+
 def resolve(settings: PrewarmSettings, upstreams: list[Upstream]) -> tuple[list[PrewarmImage], list[str]]:
     """Each entry with its upstream and proxy project; problems (each naming its ``harbor-cache:prewarm...``)."""
     images: list[PrewarmImage] = []
