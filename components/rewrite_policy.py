@@ -159,6 +159,17 @@ def _rewrites(spec: RewritePolicySpec) -> list[tuple[list[dict[str, Any]], str, 
     return found
 
 
+def _skip_excluded_namespaces(namespaces: Sequence[str]) -> dict[str, str]:
+    """A webhook match condition (CEL, evaluated by the API server) that skips the excluded namespaces.
+
+    The rules' `exclude` is evaluated inside Kyverno, so without this the API server still calls Kyverno for
+    those namespaces, and with `Fail` a Kyverno outage would block Pods there too, Harbor's own included.
+    Namespace names are DNS labels (checked by spec_errors), so they need no quoting beyond the single quotes.
+    """
+    listed = ", ".join(f"'{ns}'" for ns in namespaces)
+    return {"name": "skip-excluded-namespaces", "expression": f"!(request.namespace in [{listed}])"}
+
+
 def _rule(spec: RewritePolicySpec, name: str, list_field: str, kind: str, operation: str) -> dict[str, Any]:
     """One foreach mutate rule over `spec.<list_field>` of Pods, one foreach entry per rewrite."""
     not_existing: list[dict[str, Any]] = []
@@ -218,7 +229,9 @@ def build_rewrite_policy(spec: RewritePolicySpec) -> dict[str, Any]:
         "spec": {
             # Background scans do nothing for a plain mutate rule; the CRD defaults the field to true.
             "background": False,
-            "webhookConfiguration": {"failurePolicy": spec.failure_policy},
+            # Kyverno gives a policy with match conditions a webhook of its own carrying them.
+            "webhookConfiguration": {"failurePolicy": spec.failure_policy,
+                                     "matchConditions": [_skip_excluded_namespaces(spec.namespaces_excluded)]},
             "rules": [
                 _rule(spec, RULE_CONTAINERS, "containers", "Pod", "CREATE"),
                 _rule(spec, RULE_INIT_CONTAINERS, "initContainers", "Pod", "CREATE"),

@@ -5,7 +5,7 @@ Both projects ship their CRDs as plain YAML in their Go modules: cert-manager in
 are Helm templates too). ``scripts/build-tools crds`` (run by ``scripts/setup``) downloads both modules at the
 pinned versions with ``go mod download``; this module finds the files in ``$GOMODCACHE``.
 
-Only the kinds the program and the stand-in controllers use are applied: Kyverno's policy CRDs are 1.4 MB
+Only the kinds the program and the controllers use are applied: Kyverno's policy CRDs are 1.4 MB
 each, so the rest would only slow every sandbox start.
 """
 
@@ -39,6 +39,18 @@ CERT_MANAGER = CrdModule("github.com/cert-manager/cert-manager", "CERT_MANAGER_V
 KYVERNO = CrdModule("github.com/kyverno/kyverno", "KYVERNO_VERSION", tuple(
     f"config/crds/kyverno/kyverno.io_{kind}.yaml" for kind in ("clusterpolicies", "policies")))
 MODULES = (CERT_MANAGER, KYVERNO)
+# Every kind Kyverno's admission controller watches (it refuses to start without the policies, and its informers
+# never sync without the rest): policies, exceptions, update requests, global context entries and the
+# policies.kyverno.io kinds. Applied by lab/controllers/kyverno_admission.py before it starts, not with MODULES.
+KYVERNO_ADMISSION = CrdModule("github.com/kyverno/kyverno", "KYVERNO_VERSION", (
+    *KYVERNO.files,
+    *(f"config/crds/kyverno/kyverno.io_{kind}.yaml"
+      for kind in ("policyexceptions", "updaterequests", "globalcontextentries")),
+    *(f"config/crds/policies.kyverno.io/policies.kyverno.io_{kind}.yaml"
+      for kind in ("validatingpolicies", "namespacedvalidatingpolicies", "mutatingpolicies",
+                   "namespacedmutatingpolicies", "generatingpolicies", "namespacedgeneratingpolicies",
+                   "imagevalidatingpolicies", "namespacedimagevalidatingpolicies", "policyexceptions")),
+))
 
 
 def module_cache() -> Path:

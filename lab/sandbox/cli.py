@@ -54,8 +54,9 @@ def person_spec() -> SandboxSpec:
 
 def up() -> Sandbox:
     ensure_stack()
-    print(f"starting the sandbox in {SANDBOX_DIR} (API server, controller manager, CRDs, stand-in cert-manager and "
-          "Kyverno controllers, Harbor API double, upstream registry, Harbor's pull path, 3 nodes) ...", flush=True)
+    print(f"starting the sandbox in {SANDBOX_DIR} (API server, controller manager, CRDs, stand-in cert-manager "
+          "controller, Kyverno's admission controller, Harbor API double, upstream registry, Harbor's pull path, "
+          "3 nodes) ...", flush=True)
     box = Sandbox(person_spec()).up()
     print(f"sandbox up in {box.timings['start']}s")
     print(json.dumps(box.status(), indent=2))

@@ -103,7 +103,17 @@ def test_no_meaningless_fields() -> None:
 def test_failure_policy_from_settings(failure_policy: Any) -> None:
     spec = RewritePolicySpec(upstream_hosts=(ECR,), harbor_prefix="harbor.local/mif",
                              failure_policy=failure_policy)
-    assert build_rewrite_policy(spec)["spec"]["webhookConfiguration"] == {"failurePolicy": failure_policy}
+    assert build_rewrite_policy(spec)["spec"]["webhookConfiguration"]["failurePolicy"] == failure_policy
+
+
+def test_the_api_server_skips_the_excluded_namespaces() -> None:
+    """A match condition keeps Kyverno out of the excluded namespaces even when it is down with `Fail`
+    (tests/e2e/test_admission.py shows the API server honouring it)."""
+    spec = RewritePolicySpec(upstream_hosts=(ECR,), harbor_prefix="harbor.local/mif", harbor_namespace="cache",
+                             excluded_namespaces=("kube-system", "batch"))
+    (condition,) = build_rewrite_policy(spec)["spec"]["webhookConfiguration"]["matchConditions"]
+    assert condition == {"name": "skip-excluded-namespaces",
+                         "expression": "!(request.namespace in ['kube-system', 'batch', 'cache'])"}
 
 
 def test_default_failure_policy_does_not_block_pods() -> None:
