@@ -1,22 +1,15 @@
-"""Stand-ins for the cert-manager and Kyverno controllers on the local control plane.
+"""Real controllers beside the local control plane (lab/kube), which has their CRDs but runs none of them.
 
-The sandbox has their real CRDs (lab/kube/crds.py) and kube-controller-manager (namespaces, garbage collection,
-Deployments, ...), but no cert-manager or Kyverno controller, so nothing would ever become Ready and a
-``pulumi up`` that awaits Certificates would hang. ``FakeControllers`` does the visible part of their job:
-
-- Issuers/ClusterIssuers: Ready (a ``ca`` issuer only once its key-pair Secret exists);
-- Certificates: issues a real key and certificate (cryptography) with the requested subject, DNS names, IPs,
-  URIs, e-mails, duration, key algorithm and ``isCA``, signed as the issuer would (``selfSigned``: by itself;
-  ``ca``: by the issuer's CA Secret; any other kind: by a fake CA of this instance), writes the
-  ``kubernetes.io/tls`` Secret (``tls.crt``, ``tls.key``, ``ca.crt``) and sets Ready=True on the status;
-- Kyverno ClusterPolicies and Policies: Ready=True with the rule counts.
-
-Use ``reconcile_once()``, or ``start()``/``stop()`` (or ``with``) for a background loop, or
-``python -m lab controllers --kubeconfig F [--once]``. It talks to the API server with plain ``requests`` and the
-kubeconfig's client certificate. Each controller is its own module: ``cert_manager.py``, ``kyverno.py``;
-``certs.py`` issues the certificates.
+- ``cert_manager.py``: cert-manager's own controller (our main over the cert-manager module's controller packages,
+  ``scripts/build-tools certmanager``): Issuers, Certificates and CertificateRequests are issued and marked Ready
+  by cert-manager itself;
+- ``kyverno_admission.py``: Kyverno's admission controller as the API server's mutating webhook;
+- ``runner.py``: ``Controllers`` starts, checks and stops controller processes (``ControllerSpec``), logs in files;
+- ``cli.py``: ``python -m lab controllers --kubeconfig F --state-dir D`` runs cert-manager's controller in the
+  foreground.
 """
 
-from lab.controllers.runner import FakeControllers
+from lab.controllers.cert_manager import cert_manager, find_cert_manager
+from lab.controllers.runner import ControllerExited, Controllers, ControllerSpec
 
-__all__ = ["FakeControllers"]
+__all__ = ["ControllerExited", "ControllerSpec", "Controllers", "cert_manager", "find_cert_manager"]

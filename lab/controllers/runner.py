@@ -1,76 +1,140 @@
-"""``FakeControllers``: the stand-in controllers together, once (``reconcile_once``) or in a background loop."""
+"""``Controllers``: controller programs as background processes beside a local control plane.
+
+Each controller (a ``ControllerSpec``: name, command line, optional readiness check) runs in its own session with
+its output in ``<state_dir>/<name>.log``; ``<state_dir>/controllers.json`` records each pid with the kernel's start
+time, so another process (``scripts/sandbox down``) can stop them. ``start()`` returns once every controller says
+it is ready (or, without a readiness check, is still alive after ``SETTLE_SECONDS``); a controller that exits
+meanwhile fails it with the last lines of its log.
+"""
 
 from __future__ import annotations
 
-import logging
-import threading
+import json
+import os
+import subprocess
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
-import requests
+from lab.kube.tools import KubeError
+from lab.processes import pid_alive, process_start_time, stop_process_group, tail
 
-from lab.controllers.cert_manager import CertManager
-from lab.controllers.client import KubeClient
-from lab.controllers.kyverno import Kyverno
-
-log = logging.getLogger(__name__)
+SETTLE_SECONDS = 1.0
 
 
-class FakeControllers:
-    """Marks cert-manager and Kyverno objects Ready and writes Certificate Secrets, once or in a loop."""
+class ControllerExited(KubeError):
+    """A controller process is not running (any more); the message holds the end of its log."""
 
-    def __init__(self, kubeconfig: str | Path, cluster_resource_namespace: str = "cert-manager") -> None:
-        self.client = KubeClient(kubeconfig)
-        self.cert_manager = CertManager(self.client, cluster_resource_namespace)
-        self.kyverno = Kyverno(self.client)
-        self.errors: list[str] = []
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def reconcile_once(self, max_passes: int = 6) -> list[str]:
-        """Reconcile everything until nothing changes (a CA chain settles in one call); return the actions."""
-        actions: list[str] = []
-        for _ in range(max_passes):
-            done = [*self.cert_manager.reconcile(), *self.kyverno.reconcile()]
-            actions += done
-            if not done:
-                break
-        return actions
+@dataclass(frozen=True)
+class ControllerSpec:
+    """One controller program: its name (log and state key), command line, extra environment, and a check that
+    says it is ready (None: being alive after SETTLE_SECONDS is enough)."""
 
-    def start(self, interval: float = 0.5) -> FakeControllers:
-        """Run reconcile_once every interval seconds in a daemon thread until stop()."""
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(
-                target=self._loop, args=(interval,), daemon=True, name="fake-controllers"
-            )
-            self._thread.start()
+    name: str
+    argv: Sequence[str]
+    env: Mapping[str, str] = field(default_factory=dict)
+    ready: Callable[[], bool] | None = None
+
+
+class Controllers:
+    """Start, check and stop the controller processes recorded in ``state_dir``."""
+
+    def __init__(self, state_dir: str | os.PathLike[str], ready_timeout: float = 90.0) -> None:
+        self.state_dir = Path(state_dir).resolve()
+        self.ready_timeout = ready_timeout
+        self.state_file = self.state_dir / "controllers.json"
+        self._children: dict[str, subprocess.Popen[bytes]] = {}  # started here, to reap them
+        self._state: dict[str, dict[str, Any]] = self._load_state()
+
+    def log_path(self, name: str) -> Path:
+        """Where controller `name` writes its output."""
+        return self.state_dir / f"{name}.log"
+
+    def running(self) -> dict[str, bool]:
+        """Liveness of each recorded controller."""
+        return {name: pid_alive(rec["pid"], rec["start_time"]) for name, rec in self._state.items()}
+
+    def start(self, specs: Sequence[ControllerSpec]) -> Controllers:
+        """Stop what an earlier start left, start every spec and wait until all are ready."""
+        self.stop()
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            for spec in specs:
+                self._spawn(spec)
+            self._wait_ready(specs)
+        except BaseException:
+            self.stop()
+            raise
         return self
 
-    def stop(self) -> None:
-        """Stop the loop (if any) and release the client."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-            self._thread = None
-        self.client.close()
+    def check(self) -> None:
+        """Raise ControllerExited naming the first recorded controller that no longer runs."""
+        for name, alive in self.running().items():
+            if not alive:
+                raise ControllerExited(self._exited_message(name, "is not running"))
 
-    def __enter__(self) -> FakeControllers:
-        return self.start()
+    def stop(self) -> None:
+        """Stop every recorded controller (also ones another process started) and forget them; logs stay."""
+        for rec in self._state.values():
+            stop_process_group(rec["pid"], rec["start_time"], timeout=15.0)
+        for child in self._children.values():
+            child.poll()
+        self._children = {}
+        self._state = {}
+        self.state_file.unlink(missing_ok=True)
+
+    def __enter__(self) -> Controllers:
+        return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
 
-    def _loop(self, interval: float) -> None:
-        while not self._stop.is_set():
-            try:
-                for action in self.reconcile_once():
-                    log.info("%s", action)
-            except (requests.RequestException, ValueError, KeyError) as err:
-                message = f"{type(err).__name__}: {err}"
-                if not self.errors or self.errors[-1] != message:  # log each new error once
-                    log.warning("fake controllers: %s", message)
-                self.errors = [*self.errors[-19:], message]
-            self._stop.wait(interval)
+    # internals
+
+    def _spawn(self, spec: ControllerSpec) -> None:
+        with open(self.log_path(spec.name), "ab") as log:
+            offset = log.tell()
+            log.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%S')} {' '.join(spec.argv)}\n".encode())
+            log.flush()
+            child = subprocess.Popen(
+                list(spec.argv), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                cwd=self.state_dir, env={**os.environ, **spec.env}, start_new_session=True)
+        self._children[spec.name] = child
+        self._state[spec.name] = {"pid": child.pid, "start_time": process_start_time(child.pid),
+                                  "log_offset": offset}
+        self._save_state()
+
+    def _wait_ready(self, specs: Sequence[ControllerSpec]) -> None:
+        began = time.monotonic()
+        waiting = list(specs)
+        while waiting:
+            self.check()
+            elapsed = time.monotonic() - began
+            waiting = [s for s in waiting if not (s.ready() if s.ready else elapsed >= SETTLE_SECONDS)]
+            if waiting and elapsed > self.ready_timeout:
+                raise ControllerExited(self._exited_message(
+                    waiting[0].name, f"was not ready within {self.ready_timeout:.0f}s"))
+            if waiting:
+                time.sleep(0.2)
+
+    def _exited_message(self, name: str, what: str) -> str:
+        path = self.log_path(name)
+        return f"controller {name} {what}; last lines of {path}:\n" + tail(
+            path, 40, offset=int(self._state.get(name, {}).get("log_offset", 0)))
+
+    def _load_state(self) -> dict[str, dict[str, Any]]:
+        try:
+            return dict(json.loads(self.state_file.read_text()))
+        except (OSError, ValueError):
+            return {}
+
+    def _save_state(self) -> None:
+        tmp = self.state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self._state, indent=2) + "\n")
+        tmp.replace(self.state_file)

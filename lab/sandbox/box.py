@@ -2,9 +2,7 @@
 (needs root).
 
 Pieces: a local etcd, kube-apiserver and kube-controller-manager (``LocalKube``) with the real cert-manager and
-Kyverno CRDs (lab/kube/crds.py), the stand-in cert-manager controller in the background, Kyverno's real admission
-controller as the API server's mutating webhook on loopback (lab/controllers/kyverno_admission.py, when built:
-``scripts/setup`` builds it, ``scripts/setup demo`` does not, as the demo stack rewrites no images), the node
+Kyverno CRDs (lab/kube/crds.py), cert-manager's own controller in the background (lab/controllers), the node
 test bed (namespace nodes with sshd + containerd, the upstream registry, Harbor's pull path on ``harbor_port``)
 and the Harbor API double on loopback. The Helm release installs the real Harbor chart from ../shared/charts
 (``chart_values``). Everything lives in one directory; ``sandbox.json`` there records addresses and process
@@ -27,9 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from components.settings.harbor import ChartRef
-from lab.controllers.kyverno_admission import KyvernoAdmission, find_kyverno_admission
+from lab.controllers import Controllers, cert_manager
 from lab.harbor_double.client import DoubleClient
-from lab.kube import KubeToolsMissing, LocalKube, crd_files
+from lab.kube import LocalKube, crd_files
 from lab.paths import ROOT, harbor_chart
 from lab.processes import pid_alive, process_start_time, stop_process_group
 from lab.testbed import (
@@ -102,7 +100,7 @@ class Sandbox:
         self.spec = spec
         self.dir = Path(spec.dir).resolve()
         self.kube = LocalKube(self.dir / "kube")
-        self.kyverno = KyvernoAdmission(self.dir / "kyverno", self.kube.kubeconfig_path)
+        self.controllers = Controllers(self.dir / "controllers")
         self.bed = Testbed(self.dir / "bed", spec.flavors, spec.subnet, harbor_port=spec.harbor_port,
                            authorized_keys=spec.authorized_keys)
         self.double = DoubleClient(f"http://127.0.0.1:{spec.double_port}",
@@ -131,9 +129,7 @@ class Sandbox:
         try:
             self.kube.start()
             self.kube.apply_manifests(crd_files())
-            self._spawn("fake-controllers", [sys.executable, "-m", "lab", "controllers",
-                                             "--kubeconfig", str(self.kubeconfig)])
-            self._start_kyverno()
+            self.controllers.start([cert_manager(self.kubeconfig, self.controllers.state_dir)])
             self._start_double()
             self.bed.start()
         except BaseException:
@@ -149,7 +145,7 @@ class Sandbox:
         for name in list(self.processes):
             proc = self.processes.pop(name)
             stop_process_group(proc.pid, proc.start_time, timeout=10.0)
-        self.kyverno.stop()
+        self.controllers.stop()
         bed_state = self.dir / "bed" / "testbed.json"
         if bed_state.exists():
             Testbed.load(self.dir / "bed").stop()
@@ -176,7 +172,7 @@ class Sandbox:
         return {
             "dir": str(self.dir), "kubeconfig": str(self.kubeconfig), "api_server_ready": self.kube.is_ready(),
             "processes": {name: pid_alive(p.pid, p.start_time) for name, p in self.processes.items()},
-            "kyverno_admission": self._kyverno_status(),
+            "controllers": self.controllers.running(),
             "harbor_api": {"url": self.double.url, "up": self.double.up()},
             "harbor_pull_path": f"http://{self.spec.host_addr}:{self.spec.harbor_port}",
             "upstream": self.spec.upstream_url, "image": self.spec.image,
@@ -237,7 +233,7 @@ class Sandbox:
 
     def serve_issued_certificate(self, namespace: str, secret: str, port: int, timeout: float = 300) -> None:
         """Serve Harbor's pull path over HTTPS on ``port`` with the certificate the program's TLS chain issued:
-        wait until the Certificate's Secret (filled by the stand-in cert-manager) exists in the local API
+        wait until the Certificate's Secret (issued by cert-manager's controller) exists in the local API
         server, then hand its ``tls.crt``/``tls.key`` to the bed's nginx (the role Harbor's own nginx plays)."""
         end = time.monotonic() + timeout
         while True:
@@ -252,26 +248,6 @@ class Sandbox:
         self.bed.serve_https(port, cert, key)
 
     # ---- pieces
-
-    def _start_kyverno(self) -> None:
-        """Kyverno's admission controller, when it has been built (else ClusterPolicies never become Ready)."""
-        try:
-            find_kyverno_admission()
-        except KubeToolsMissing as err:
-            print(f"sandbox: not starting Kyverno: {err}", file=sys.stderr, flush=True)
-            return
-        began = time.monotonic()
-        self.kyverno.start()
-        self.timings["kyverno"] = round(time.monotonic() - began, 1)
-
-    def _kyverno_status(self) -> dict[str, Any]:
-        if self.kyverno.is_running():
-            return {"webhook": f"https://{self.kyverno.server}", "ready": self.kyverno.is_ready()}
-        try:
-            find_kyverno_admission()
-        except KubeToolsMissing as err:
-            return {"running": False, "why": str(err)}
-        return {"running": False}
 
     def _start_double(self) -> None:
         state = self.dir / "harbor-double"

@@ -1,5 +1,6 @@
 """The local control plane (lab/kube, scripts/kube-local): kube-controller-manager's controllers, the real
-cert-manager and Kyverno CRDs, and the stand-in cert-manager and Kyverno controllers."""
+cert-manager and Kyverno CRDs, and cert-manager's controller issuing a CA chain (Kyverno's real admission
+controller: test_admission.py)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import pytest
 import yaml
 from cryptography import x509
 
-from lab.controllers import FakeControllers
+from lab.controllers import Controllers, cert_manager
 from lab.kube import KubeError, LocalKube, crd_files
 from lab.paths import ROOT as REPO
 from lab.paths import read_versions
@@ -160,32 +161,40 @@ CHAIN = [
         duration="2160h",
         renewBefore="360h",
     ),
-    {
-        "apiVersion": "kyverno.io/v1",
-        "kind": "ClusterPolicy",
-        "metadata": {"name": "rewrite-ecr"},
-        "spec": {"rules": [{"name": "r", "match": {"any": [{"resources": {"kinds": ["Pod"]}}]},
-                            "mutate": {"patchStrategicMerge": {"metadata": {"labels": {"x": "y"}}}}}]},
-    },
 ]
 
 
 @pytest.fixture(scope="module")
-def chain(kube: LocalKube, crds: list[str], tmp_path_factory: pytest.TempPathFactory) -> list[str]:
-    """The cert-manager CA chain and a ClusterPolicy, reconciled once; returns the actions taken."""
+def cert_manager_running(
+    kube: LocalKube, crds: list[str], cert_manager_built: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Controllers]:
+    """cert-manager's controller (lab/controllers) against this module's API server, until the module ends."""
+    with Controllers(tmp_path_factory.mktemp("controllers")) as controllers:
+        controllers.start([cert_manager(kube.kubeconfig_path, controllers.state_dir)])
+        yield controllers
+
+
+@pytest.fixture(scope="module")
+def chain(kube: LocalKube, cert_manager_running: Controllers, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The cert-manager CA chain, issued by cert-manager's controller."""
     apply(kube, tmp_path_factory.mktemp("chain"), *CHAIN)
-    with FakeControllers(kube.kubeconfig_path) as controllers:
-        return controllers.reconcile_once()
+    kube.kubectl("wait", "-n", NS, "certificate/harbor-ca", "certificate/harbor", "--for=condition=Ready",
+                 "--timeout=90s")
 
 
-def test_fake_controllers_issue_a_ca_chain_and_ready_policies(kube: LocalKube, chain: list[str]) -> None:
-    assert any("Certificate harbor/harbor:" in a for a in chain), chain
+def test_cert_manager_issues_a_ca_chain(kube: LocalKube, cert_manager_running: Controllers, chain: None) -> None:
     ca_cert = get(kube, "certificate", "harbor-ca", NS)
     leaf_cert = get(kube, "certificate", "harbor", NS)
     assert ready(ca_cert) == "True" and ready(leaf_cert) == "True"
     assert ready(get(kube, "issuer", "harbor-ca", NS)) == "True"
     assert ready(get(kube, "clusterissuer", "selfsigned")) == "True"
     assert leaf_cert["status"]["revision"] == 1 and leaf_cert["status"]["notAfter"]
+    # cert-manager's own way there: an approved CertificateRequest per issuance (the approver controller)
+    requests = json.loads(kube.kubectl("get", "certificaterequests", "-n", NS, "-o", "json").stdout)["items"]
+    (request,) = [r for r in requests
+                  if r["metadata"]["annotations"]["cert-manager.io/certificate-name"] == "harbor"]
+    approved = {c["type"]: c for c in request["status"]["conditions"]}["Approved"]
+    assert (approved["status"], approved["reason"]) == ("True", "cert-manager.io"), approved
 
     ca, ca_of_ca, _ = secret_certs(kube, "harbor-ca")
     assert ca == ca_of_ca  # self-signed: ca.crt is the certificate itself
@@ -197,37 +206,22 @@ def test_fake_controllers_issue_a_ca_chain_and_ready_policies(kube: LocalKube, c
     assert not leaf.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
     assert base64.b64decode(data["tls.key"]).startswith(b"-----BEGIN RSA PRIVATE KEY-----")
 
-    policy = get(kube, "clusterpolicy", "rewrite-ecr")
-    assert ready(policy) == "True" and policy["status"]["rulecount"]["mutate"] == 1
-
-    with FakeControllers(kube.kubeconfig_path) as controllers:
-        assert controllers.reconcile_once() == []  # nothing left to do: idempotent
+    time.sleep(3)  # settled: nothing is issued again while the spec stays the same
+    assert get(kube, "certificate", "harbor", NS)["status"]["revision"] == 1
+    cert_manager_running.check()
 
 
-def test_background_loop_reissues_after_an_edit(kube: LocalKube, chain: list[str], tmp_path: Path) -> None:
-    with FakeControllers(kube.kubeconfig_path).start(interval=0.2) as controllers:
-        kube.kubectl(
-            "patch",
-            "certificate",
-            "harbor",
-            "-n",
-            NS,
-            "--type=merge",
-            "-p",
-            json.dumps({"spec": {"dnsNames": ["harbor.example"]}}),
-        )
-        generation = get(kube, "certificate", "harbor", NS)["metadata"]["generation"]
-        kube.kubectl(
-            "wait",
-            "-n",
-            NS,
-            "certificate/harbor",
-            "--timeout=30s",
-            f"--for=jsonpath={{.status.conditions[0].observedGeneration}}={generation}",
-        )
-        apply(kube, tmp_path, certificate("late", "late-tls", "harbor-ca", dnsNames=["late.local"]))
-        kube.kubectl("wait", "-n", NS, "certificate/late", "--for=condition=Ready", "--timeout=30s")
-        assert controllers.errors == []
+def test_an_edited_certificate_is_issued_again(
+    kube: LocalKube, cert_manager_running: Controllers, chain: None, tmp_path: Path
+) -> None:
+    kube.kubectl("patch", "certificate", "harbor", "-n", NS, "--type=merge",
+                 "-p", json.dumps({"spec": {"dnsNames": ["harbor.example"]}}))
+    kube.kubectl("wait", "-n", NS, "certificate/harbor", "--timeout=60s",
+                 "--for=jsonpath={.status.revision}=2")
+    kube.kubectl("wait", "-n", NS, "certificate/harbor", "--for=condition=Ready", "--timeout=60s")
+    apply(kube, tmp_path, certificate("late", "late-tls", "harbor-ca", dnsNames=["late.local"]))
+    kube.kubectl("wait", "-n", NS, "certificate/late", "--for=condition=Ready", "--timeout=60s")
+    cert_manager_running.check()
     leaf, ca, _ = secret_certs(kube, "harbor-tls")
     assert sans(leaf) == ({"harbor.example"}, {"127.0.0.1", "10.0.0.10"})
     leaf.verify_directly_issued_by(ca)

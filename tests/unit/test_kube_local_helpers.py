@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import subprocess
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 from cryptography import x509
 
+from components.kubeconfig import kube_access
 from lab import kube
-from lab.controllers.certs import NotReady, build_certificate, key_pem, new_private_key, parse_duration
-from lab.controllers.client import KubeClient
-from lab.controllers.conditions import is_ready_for_generation, set_ready
 from lab.paths import read_versions
 from lab.processes import free_port
 
@@ -46,15 +42,13 @@ def test_pki_and_kubeconfig(tmp_path: Path) -> None:
     assert config["current-context"] == config["contexts"][0]["name"]
     assert {"client-certificate-data", "client-key-data"} <= set(config["users"][0]["user"])
     (tmp_path / "kubeconfig").write_text(text)
-    client = KubeClient(tmp_path / "kubeconfig")
-    try:
-        assert client.server == "https://127.0.0.1:1234"
-        assert Path(str(client.session.verify)).read_bytes() == (tmp_path / "ca.crt").read_bytes()
-        cert, key = client.session.cert  # type: ignore[misc]
+    with kube_access(tmp_path / "kubeconfig") as access:
+        assert access.server == "https://127.0.0.1:1234"
+        assert Path(str(access.verify)).read_bytes() == (tmp_path / "ca.crt").read_bytes()
+        assert access.cert is not None
+        cert, key = access.cert
         assert Path(cert).read_bytes() == (tmp_path / "admin.crt").read_bytes()
         assert Path(key).read_bytes() == (tmp_path / "admin.key").read_bytes()
-    finally:
-        client.close()
     assert not Path(cert).exists()
 
 
@@ -95,60 +89,3 @@ def test_readyz_timeout_names_the_log(tmp_path: Path, monkeypatch: pytest.Monkey
         local.start()
     assert time.monotonic() - started < 20
     assert local.pids == {} and not (tmp_path / "state" / "kubeconfig").exists()
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("2160h", dt.timedelta(hours=2160)),
-        ("8760h0m0s", dt.timedelta(hours=8760)),
-        ("1h30m", dt.timedelta(minutes=90)),
-    ],
-)
-def test_parse_duration(text: str, expected: dt.timedelta) -> None:
-    assert parse_duration(text, dt.timedelta(0)) == expected
-
-
-def test_parse_duration_rejects_garbage() -> None:
-    with pytest.raises(NotReady, match="duration"):
-        parse_duration("10 days", dt.timedelta(0))
-
-
-def test_ca_issues_leaf_with_requested_names() -> None:
-    ca_key = new_private_key({"algorithm": "ECDSA"})
-    ca = build_certificate({"commonName": "ca", "isCA": True}, ca_key, None)
-    key = new_private_key({"algorithm": "Ed25519"})
-    spec = {
-        "dnsNames": ["a.example"],
-        "ipAddresses": ["10.1.2.3"],
-        "usages": ["server auth", "digital signature"],
-    }
-    leaf = build_certificate(spec, key, (ca_key, ca))
-    leaf.verify_directly_issued_by(ca)
-    names = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName)
-    assert names.critical  # no subject: SANs must be critical
-    assert names.value.get_values_for_type(x509.DNSName) == ["a.example"]
-    assert leaf.extensions.get_extension_for_class(x509.KeyUsage).value.digital_signature
-    assert key_pem(key, None).startswith(b"-----BEGIN PRIVATE KEY-----")
-    assert ca.extensions.get_extension_for_class(x509.KeyUsage).value.key_cert_sign
-
-
-def test_certificate_without_names_is_not_ready() -> None:
-    with pytest.raises(NotReady, match="no commonName"):
-        build_certificate({}, new_private_key({"algorithm": "ECDSA"}), None)
-
-
-def test_set_ready_keeps_transition_time_and_is_idempotent() -> None:
-    obj: dict[str, Any] = {
-        "metadata": {"generation": 2},
-        "status": {"conditions": [{"type": "Issuing", "status": "True"}]},
-    }
-    status = set_ready(obj, True, "Ready", "ok")
-    assert status is not None
-    types = [c["type"] for c in status["conditions"]]
-    assert types == ["Issuing", "Ready"] and status["conditions"][1]["observedGeneration"] == 2
-    obj["status"] = status
-    assert set_ready(obj, True, "Ready", "ok") is None
-    assert is_ready_for_generation(obj)
-    obj["metadata"]["generation"] = 3
-    assert not is_ready_for_generation(obj)
