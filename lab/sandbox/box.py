@@ -2,11 +2,14 @@
 (needs root).
 
 Pieces: a local etcd, kube-apiserver and kube-controller-manager (``LocalKube``) with the real cert-manager and
-Kyverno CRDs (lab/kube/crds.py), cert-manager's own controller in the background (lab/controllers), the node
-test bed (namespace nodes with sshd + containerd, the upstream registry, Harbor's pull path on ``harbor_port``)
-and the Harbor API double on loopback. The Helm release installs the real Harbor chart from ../shared/charts
-(``chart_values``). Everything lives in one directory; ``sandbox.json`` there records addresses and process
-ids, so ``Sandbox.attach(dir)`` works from another process (``scripts/sandbox status|down``).
+Kyverno CRDs (lab/kube/crds.py), cert-manager's own controller in the background (lab/controllers/cert_manager.py),
+Kyverno's real admission controller as the API server's mutating webhook on loopback
+(lab/controllers/kyverno_admission.py, when built: ``scripts/setup`` builds it, ``scripts/setup demo`` does not, as
+the demo stack rewrites no images), the node test bed (namespace nodes with sshd + containerd, the upstream
+registry, Harbor's pull path on ``harbor_port``) and the Harbor API double on loopback. The Helm release installs
+the real Harbor chart from ../shared/charts (``chart_values``). Everything lives in one directory; ``sandbox.json``
+there records addresses and process ids, so ``Sandbox.attach(dir)`` works from another process (``scripts/sandbox
+status|down``).
 """
 
 from __future__ import annotations
@@ -26,8 +29,9 @@ from typing import Any
 
 from components.settings.harbor import ChartRef
 from lab.controllers import Controllers, cert_manager
+from lab.controllers.kyverno_admission import KyvernoAdmission, find_kyverno_admission
 from lab.harbor_double.client import DoubleClient
-from lab.kube import LocalKube, crd_files
+from lab.kube import KubeToolsMissing, LocalKube, crd_files
 from lab.paths import ROOT, harbor_chart
 from lab.processes import pid_alive, process_start_time, stop_process_group
 from lab.testbed import (
@@ -101,6 +105,7 @@ class Sandbox:
         self.dir = Path(spec.dir).resolve()
         self.kube = LocalKube(self.dir / "kube")
         self.controllers = Controllers(self.dir / "controllers")
+        self.kyverno = KyvernoAdmission(self.dir / "kyverno", self.kube.kubeconfig_path)
         self.bed = Testbed(self.dir / "bed", spec.flavors, spec.subnet, harbor_port=spec.harbor_port,
                            authorized_keys=spec.authorized_keys)
         self.double = DoubleClient(f"http://127.0.0.1:{spec.double_port}",
@@ -130,6 +135,7 @@ class Sandbox:
             self.kube.start()
             self.kube.apply_manifests(crd_files())
             self.controllers.start([cert_manager(self.kubeconfig, self.controllers.state_dir)])
+            self._start_kyverno()
             self._start_double()
             self.bed.start()
         except BaseException:
@@ -146,6 +152,7 @@ class Sandbox:
             proc = self.processes.pop(name)
             stop_process_group(proc.pid, proc.start_time, timeout=10.0)
         self.controllers.stop()
+        self.kyverno.stop()
         bed_state = self.dir / "bed" / "testbed.json"
         if bed_state.exists():
             Testbed.load(self.dir / "bed").stop()
@@ -173,6 +180,7 @@ class Sandbox:
             "dir": str(self.dir), "kubeconfig": str(self.kubeconfig), "api_server_ready": self.kube.is_ready(),
             "processes": {name: pid_alive(p.pid, p.start_time) for name, p in self.processes.items()},
             "controllers": self.controllers.running(),
+            "kyverno_admission": self._kyverno_status(),
             "harbor_api": {"url": self.double.url, "up": self.double.up()},
             "harbor_pull_path": f"http://{self.spec.host_addr}:{self.spec.harbor_port}",
             "upstream": self.spec.upstream_url, "image": self.spec.image,
@@ -248,6 +256,26 @@ class Sandbox:
         self.bed.serve_https(port, cert, key)
 
     # ---- pieces
+
+    def _start_kyverno(self) -> None:
+        """Kyverno's admission controller, when it has been built (else ClusterPolicies never become Ready)."""
+        try:
+            find_kyverno_admission()
+        except KubeToolsMissing as err:
+            print(f"sandbox: not starting Kyverno: {err}", file=sys.stderr, flush=True)
+            return
+        began = time.monotonic()
+        self.kyverno.start()
+        self.timings["kyverno"] = round(time.monotonic() - began, 1)
+
+    def _kyverno_status(self) -> dict[str, Any]:
+        if self.kyverno.is_running():
+            return {"webhook": f"https://{self.kyverno.server}", "ready": self.kyverno.is_ready()}
+        try:
+            find_kyverno_admission()
+        except KubeToolsMissing as err:
+            return {"running": False, "why": str(err)}
+        return {"running": False}
 
     def _start_double(self) -> None:
         state = self.dir / "harbor-double"

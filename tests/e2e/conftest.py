@@ -1,5 +1,5 @@
 """Fixtures for engine tests: a local Kubernetes control plane shared by the session (kube-controller-manager's own
-controllers and cert-manager's controller)."""
+controllers and cert-manager's controller), and Kyverno's admission controller for the tests that ask for it."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from lab.controllers import Controllers, cert_manager, find_cert_manager
+from lab.controllers.kyverno_admission import KyvernoAdmission, find_kyverno_admission
 from lab.kube import KubeToolsMissing, LocalKube, crd_files
 from lab.kube.crds import CERT_MANAGER
 from tests.support.requirements import require, require_engine, require_kube
@@ -40,3 +41,18 @@ def local_kube(tmp_path_factory: pytest.TempPathFactory, cert_manager_built: Pat
     finally:
         controllers.stop()
         kube.stop()
+
+
+@pytest.fixture(scope="session")
+def kyverno(local_kube: LocalKube, tmp_path_factory: pytest.TempPathFactory) -> Iterator[KyvernoAdmission]:
+    """Kyverno's real admission controller on loopback, registered as the session API server's mutating webhook
+    (lab/controllers/kyverno_admission.py); stopped with its webhook configurations at the end."""
+    try:
+        find_kyverno_admission()
+    except KubeToolsMissing as err:
+        require([str(err)], "the admission tier", "run scripts/setup")
+    admission = KyvernoAdmission(tmp_path_factory.mktemp("kyverno"), local_kube.kubeconfig_path).start()
+    try:
+        yield admission
+    finally:
+        admission.stop()
