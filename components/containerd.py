@@ -45,6 +45,9 @@ class UpstreamMirror:
     host: str
     project: str
     server: str | None = None
+    replica_project: str | None = None
+    """A plain project filled by replication, asked before ``project``: Harbor serves a plain project from its own
+    store without asking the upstream, so its images still pull while the upstream is down (docs/faults.md)."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,8 @@ def validate_spec(spec: NodeMirrorSpec) -> None:
         if up.host in seen:
             raise ValueError(f"upstream host {up.host!r} listed twice")
         seen.add(up.host)
+        if up.replica_project is not None and (problem := project_name_problem(up.replica_project)) is not None:
+            raise ValueError(f"replica project {problem}")
         if (problem := project_name_problem(up.project)) is not None:
             raise ValueError(problem)
         if up.server is not None and not re.match(r"^https?://[^/\s]+(/\S*)?$", up.server):
@@ -158,13 +163,15 @@ def mirror_url(spec: NodeMirrorSpec, project: str) -> str:
 
 
 def upstream_hosts_toml(spec: NodeMirrorSpec, up: UpstreamMirror) -> str:
-    """hosts.toml for one upstream registry: Harbor project first, upstream ``server`` as fallback."""
+    """hosts.toml for one upstream registry: Harbor project first (the replicated project before the proxy-cache
+    project when there is one: containerd asks the next host after a 404), upstream ``server`` as fallback."""
     lines = [
         "# Managed by harbor-cache: pull through the Harbor proxy-cache project, fall back to server",
         f"server = {_toml_str(upstream_server(up))}",
-        "",
-        *_host_block(spec, mirror_url(spec, up.project), override_path=True),
     ]
+    for project in (up.replica_project, up.project):
+        if project is not None:
+            lines += ["", *_host_block(spec, mirror_url(spec, project), override_path=True)]
     return "\n".join(lines) + "\n"
 
 

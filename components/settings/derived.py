@@ -92,6 +92,13 @@ class DerivedValues:
         """The project an upstream's pulls go through: its proxy-cache project, else the replicated one."""
         return upstream.project or self.replication.project
 
+    def replica_first_of(self, upstream: Upstream) -> str | None:
+        """The replicated project nodes ask before `upstream`'s proxy-cache project (`replication.nodesPullFirst`;
+        replication fills it from `upstream` only), else None."""
+        r = self.replication
+        first = r.enabled and r.nodes_pull_first and upstream.key == "upstream" and upstream.project is not None
+        return r.project if first else None
+
     @property
     def image_prefixes(self) -> dict[str, str]:
         """Every upstream host -> the prefix that replaces it in an image reference (`<harbor>/<project>`)."""

@@ -121,6 +121,15 @@ class ReplicationSettings(Section):
     speed_kb: Whole = Field(-1, ge=-1)
     run_on_change: Flag = True
     force_destroy: Flag = False
+    nodes_pull_first: Flag = False
+    """Nodes ask this project before the proxy-cache project: its images pull while the upstream is down."""
+
+    @model_validator(mode="after")
+    def _pull_first_needs_replication(self) -> ReplicationSettings:
+        if self.nodes_pull_first and not self.enabled:
+            report([at("nodesPullFirst", "is true but replication.enabled is false: nodes would ask a project "
+                                         "nothing fills; set replication.enabled: true or drop nodesPullFirst")])
+        return self
 
     @field_validator("trigger")
     @classmethod

@@ -327,4 +327,6 @@ NOT_HERE = {
     # free text for the receiver, or warnings only: tests/unit/test_config_secrets.py (warnings)
     "harbor.ha.externalRedis.sentinelMasterSet", "harbor.proxy.noProxy", "nodes.containerd.restartCommand",
     "nodes.containerd.healthCommand",
+    # a true/false for containerd's host order: tests/unit/test_replica_first.py
+    "replication.nodesPullFirst",
 }
