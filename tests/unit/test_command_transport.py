@@ -141,3 +141,24 @@ def test_replacing_a_node_command_deletes_first(monkeypatch: pytest.MonkeyPatch)
                                    params=ScriptParams(), hosts_line=None,
                                    opts=pulumi.ResourceOptions(protect=False))
     assert seen["opts"].delete_before_replace is True and seen["create"] == "sh -s apply"
+
+
+def _settings_raw(nodes: dict[str, Any]) -> dict[str, Any]:
+    return {"harbor": {"tlsMode": "http", "expose": {"type": "nodePort", "nodeAddress": "10.0.0.11"}},
+            "upstream": {"url": "https://123456789012.dkr.ecr.eu-west-1.amazonaws.com",
+                         "accessKeyId": "AKIAIOSFODNN7EXAMPLE"}, "nodes": nodes}
+
+
+def test_settings_command_transport_needs_hosts_and_the_ssh_key() -> None:
+    from components import specs
+    from components.settings import SettingsError, validate
+
+    secrets = {"adminPassword": True, "upstreamSecretKey": True}
+    hosts = [{"name": "a", "address": "10.0.0.21"}]
+    with pytest.raises(SettingsError, match=r"harbor-cache:nodes.hosts.*transport command needs at least one"):
+        validate(_settings_raw({"transport": "command", "hosts": []}), {**secrets, "sshPrivateKey": True})
+    with pytest.raises(SettingsError, match=r"harbor-cache:sshPrivateKey must be set as a secret"):
+        validate(_settings_raw({"transport": "command", "hosts": hosts}), secrets)
+    settings = validate(_settings_raw({"transport": "command", "hosts": hosts}), {**secrets, "sshPrivateKey": True})
+    args = specs.node_mirror_args(settings, None)
+    assert args.transport == "command" and [t.name for t in args.ssh_targets] == ["a"]
