@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +21,13 @@ import pytest
 
 from components.rewrite_policy import FailurePolicy, RewritePolicySpec, build_rewrite_policy
 from lab.controllers.kyverno_admission import RESOURCE_MUTATING_WEBHOOK, KyvernoAdmission
+from lab.engine import copy_program, engine_env, stack
 from lab.kube import LocalKube
+from lab.paths import ROOT
+from tests.support.requirements import require_engine
+
+pytestmark = pytest.mark.engine
+PROGRAM = Path(__file__).parent / "rewrite_program"
 
 UPSTREAM = "registry.upstream.test:5000"
 ECR = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
@@ -205,3 +212,45 @@ def test_webhook_down_with_fail_refuses_pods(cluster: Cluster, kyverno: KyvernoA
     finally:
         kyverno.start()
         cluster.policy("Ignore")
+
+
+def test_the_component_awaits_the_policy_kyverno_reports_ready(
+        cluster: Cluster, kyverno: KyvernoAdmission, tmp_path: Path) -> None:
+    """`pulumi up` of ImageRewrite (components/kyverno.py) returns once Kyverno reports its policy Ready (the
+    component awaits condition=Ready), and the policy then rewrites; `destroy` removes it from Kyverno's webhook."""
+    require_engine()
+    from pulumi import automation as auto
+
+    backend = tmp_path / "state"
+    backend.mkdir()
+    work = copy_program(PROGRAM, tmp_path / "program")
+    shutil.copytree(ROOT / "components", work / "components", ignore=shutil.ignore_patterns("__pycache__"))
+    st = stack(work, "rewrite", engine_env(backend))
+    name = "stack-image-rewrite"
+    for key, value in (("kubeconfig", str(cluster.kube.kubeconfig_path)), ("upstream", "registry.stack.test"),
+                       ("harborPrefix", "harbor.stack.test/cache"), ("policyName", name)):
+        st.set_config(key, auto.ConfigValue(value))
+    out: list[str] = []
+    try:
+        up = st.up(on_output=out.append)
+        assert up.summary.result == "succeeded", "\n".join(out)
+        assert up.outputs["policyName"].value == name
+        policy = cluster.get("clusterpolicy", name)
+        (ready,) = [c for c in policy["status"]["conditions"] if c["type"] == "Ready"]
+        assert (ready["status"], ready["reason"]) == ("True", "Succeeded")
+        created, refusal = cluster.create(pod("from-stack", APPS, ["registry.stack.test/team/app:1"]))
+        assert created is not None, refusal
+        assert images(created) == ["harbor.stack.test/cache/team/app:1"]
+    finally:
+        destroyed = st.destroy(on_output=out.append)
+        st.workspace.remove_stack("rewrite")
+    assert destroyed.summary.result == "succeeded", "\n".join(out)
+    deadline = time.monotonic() + 60
+    while True:  # Kyverno takes the policy out of its webhook: new Pods are no longer rewritten
+        after, refusal = cluster.create(pod(f"after-destroy-{int(time.monotonic())}", APPS,
+                                            ["registry.stack.test/team/app:1"]))
+        assert after is not None, refusal
+        if images(after) == ["registry.stack.test/team/app:1"]:
+            break
+        assert time.monotonic() < deadline, "the destroyed policy still rewrites"
+        time.sleep(1)
