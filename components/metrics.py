@@ -22,8 +22,6 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
-import requests
-
 from components.kubeconfig import KubeconfigError, kube_access
 
 ServiceMonitorMode = Literal["auto", "always", "never"]
@@ -33,6 +31,8 @@ DISCOVERY_PATH = "/apis/monitoring.coreos.com/v1"
 
 def service_monitor_served(kubeconfig: str | None, timeout: float = 10.0) -> bool | None:
     """Whether the cluster serves ``servicemonitors`` in ``monitoring.coreos.com/v1``; None when it cannot tell."""
+    import requests  # here: only the `auto` mode asks, and importing requests slows every program start
+
     path = kubeconfig or os.environ.get("KUBECONFIG", os.path.expanduser("~/.kube/config")).split(os.pathsep)[0]
     try:
         with kube_access(path) as kube:

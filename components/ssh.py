@@ -12,9 +12,10 @@ import io
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-import paramiko
+if TYPE_CHECKING:  # paramiko is imported where a connection is made: the program only names targets
+    import paramiko
 
 CONNECT_TIMEOUT = 10.0
 
@@ -66,6 +67,8 @@ class SshTarget:
 
 def load_private_key(pem: str) -> paramiko.PKey:
     """Parse an OpenSSH/PEM private key of any type paramiko supports (no passphrase)."""
+    import paramiko
+
     for kind in (paramiko.Ed25519Key, paramiko.ECDSAKey, paramiko.RSAKey):
         try:
             return kind.from_private_key(io.StringIO(pem))
@@ -74,8 +77,9 @@ def load_private_key(pem: str) -> paramiko.PKey:
     raise NodeError("sshPrivateKey is not a supported unencrypted private key (ed25519, ecdsa or rsa)")
 
 
-class _PinnedHostKey(paramiko.MissingHostKeyPolicy):
-    """Accept only the pinned key when one is set; remember what the server presented."""
+class _PinnedHostKey:
+    """Accept only the pinned key when one is set; remember what the server presented (a paramiko
+    MissingHostKeyPolicy: paramiko calls ``missing_host_key``)."""
 
     def __init__(self, pinned: str | None, label: str) -> None:
         self.pinned = pinned.split()[:2] if pinned else None
@@ -95,9 +99,11 @@ def _fingerprint(key: paramiko.PKey) -> str:
 
 def _client(target: SshTarget, pkey: paramiko.PKey, label: str, sock: Any = None) -> tuple[paramiko.SSHClient,
                                                                                              _PinnedHostKey]:
+    import paramiko
+
     client = paramiko.SSHClient()
     policy = _PinnedHostKey(target.host_key, label)
-    client.set_missing_host_key_policy(policy)
+    client.set_missing_host_key_policy(cast("paramiko.MissingHostKeyPolicy", policy))  # duck-typed by paramiko
     client.connect(target.host, port=target.port, username=target.user, pkey=pkey, sock=sock,
                    timeout=CONNECT_TIMEOUT, banner_timeout=CONNECT_TIMEOUT, auth_timeout=CONNECT_TIMEOUT,
                    allow_agent=False, look_for_keys=False)
@@ -108,6 +114,8 @@ def _connect(
     target: SshTarget, pkey: paramiko.PKey
 ) -> tuple[paramiko.SSHClient, list[paramiko.SSHClient], str]:
     """Connected client (through the bastion when set), clients to close, and the node's observed host key."""
+    import paramiko
+
     label = target.describe()
     opened: list[paramiko.SSHClient] = []
     sock: Any = None
@@ -139,6 +147,8 @@ def run_remote(
     target: SshTarget, private_key: str, command: str, stdin: str, timeout: float
 ) -> tuple[int, str, str, str]:
     """Run ``command`` on the node with ``stdin``; returns exit code, stdout, stderr and the host key seen."""
+    import paramiko
+
     client, opened, seen = _connect(target, load_private_key(private_key))
     try:
         transport = client.get_transport()

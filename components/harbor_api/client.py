@@ -25,11 +25,8 @@ import re
 import time
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
-
-import requests
-from urllib3.exceptions import NewConnectionError
 
 from components.harbor_api.endpoint import HarborEndpoint
 from components.harbor_api.errors import (
@@ -42,6 +39,9 @@ from components.harbor_api.errors import (
     error_class,
 )
 from components.harbor_api.transport import PROXY_401_HINT, open_transport
+
+if TYPE_CHECKING:
+    import requests
 
 # HarborEndpoint is re-exported for callers written before it had its own module.
 __all__ = ["HarborClient", "HarborEndpoint", "id_from_location"]
@@ -57,6 +57,9 @@ _Q_UNSAFE = re.compile(r"""[,=~{}()\[\]"'\s]""")
 
 def request_was_sent(exc: requests.RequestException) -> bool:
     """Whether a failed attempt may have reached Harbor: False only when no connection was made at all."""
+    import requests
+    from urllib3.exceptions import NewConnectionError
+
     if isinstance(exc, (requests.ConnectTimeout, requests.exceptions.SSLError)):
         return False
     reason = getattr(exc.args[0], "reason", None) if exc.args else None
@@ -149,6 +152,8 @@ class HarborClient:
         up after the first attempt that timed out (:class:`HarborTimeoutError`). A POST is never repeated
         once it may have reached Harbor: see the module docstring.
         """
+        import requests  # here: the program imports this module, only the provider process sends requests
+
         ep = self.endpoint
         idempotent = method in _IDEMPOTENT
         attempts = 1 + (ep.retries if retry else 0)
