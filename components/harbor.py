@@ -21,10 +21,10 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from components.harbor_values import ADMIN_KEY, PinnedSecretNames
 from components.helm import ChartInstall, release
+from components.kube_objects import Namespace, Secret
 from components.pinned_secrets import ROLES, PinnedSecretValues
 
 # The Release input that holds the internal database password (a property path for ignore_changes).
@@ -56,9 +56,9 @@ class HarborRelease(pulumi.ComponentResource):
         super().__init__("harbor-cache:index:HarborRelease", name, {}, opts)
         namespace, names = args.chart.namespace, args.secret_names
         child = pulumi.ResourceOptions(parent=self)
-        ns = k8s.core.v1.Namespace(f"{name}-namespace", metadata={"name": namespace}, opts=child)
+        ns = Namespace(f"{name}-namespace", metadata={"name": namespace}, opts=child)
         in_ns = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[ns]))
-        admin = k8s.core.v1.Secret(
+        admin = Secret(
             f"{name}-admin", metadata={"name": names.admin, "namespace": namespace},
             string_data={ADMIN_KEY: pulumi.Output.secret(args.admin_password)},
             opts=in_ns)
@@ -68,7 +68,7 @@ class HarborRelease(pulumi.ComponentResource):
             secret_name = getattr(names, role)
             data: pulumi.Output[Mapping[str, str]] = pulumi.Output.secret(
                 generated.values.apply(partial(_role_data, role=role)))
-            pinned.append(k8s.core.v1.Secret(
+            pinned.append(Secret(
                 f"{name}-{secret_name}", metadata={"name": secret_name, "namespace": namespace},
                 string_data=data,
                 # Generated once; later runs keep what the cluster has instead of rotating it. The provider's check
