@@ -1,5 +1,6 @@
 """``python -m bench [all|matrix|fleet|steady ...]``: run benchmarks (root), write bench/results.json, then the
-charts and the results section of bench/README.md (``--no-report`` skips that, e.g. for a quick trial)."""
+charts and the results section of bench/README.md (``--no-report`` skips that, and so does a trial whose
+results go elsewhere: ``HARBOR_CACHE_BENCH_RESULTS``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import json
 import sys
 from collections.abc import Callable
 
-from bench.common import RESULTS, Figure
+from bench.common import DEFAULT_RESULTS, RESULTS, Figure
 
 
 def _matrix() -> dict[str, Figure]:
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
             verdict = "met" if fig.met else "MISSED"
             target = f" (target {fig.op} {fig.target}: {verdict})" if fig.target is not None else ""
             print(f"{name}.{key} = {fig.value} {fig.unit}{target}", flush=True)
-    if not args.no_report and RESULTS.exists():
+    if not args.no_report and RESULTS == DEFAULT_RESULTS and RESULTS.exists():  # a trial's results stay apart
         from bench.report import write_readme
         for path in write_readme(json.loads(RESULTS.read_text())):
             print(f"[bench] wrote {path}", flush=True)

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = Path(os.environ.get("HARBOR_CACHE_BENCH_RESULTS", str(ROOT / "bench" / "results.json")))
+DEFAULT_RESULTS = ROOT / "bench" / "results.json"
+RESULTS = Path(os.environ.get("HARBOR_CACHE_BENCH_RESULTS", str(DEFAULT_RESULTS)))  # elsewhere: a trial
 WORK = Path(os.environ.get("HARBOR_CACHE_BENCH_DIR", "/var/tmp/harbor-cache-bench"))
 SUBNET = os.environ.get("HARBOR_CACHE_BENCH_SUBNET", "10.254")  # tests: 10.251 nodes, 10.252 sandbox, 10.253 e2e
 RUNS = int(os.environ.get("HARBOR_CACHE_BENCH_RUNS", "3"))

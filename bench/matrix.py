@@ -22,7 +22,8 @@ from bench import pulls
 from bench.common import SUBNET, WORK, Figure, now, save, step
 from bench.images import BuiltImage, build, push
 from bench.matrix_figures import figures
-from bench.prewarm import warmer
+from bench.prewarm import IMPLEMENTATION as PREWARM_IMPL
+from bench.prewarm import prewarm as warm_through_cache
 from bench.slowlink import SlowUpstream
 from lab.testbed import PROJECT, Node, Testbed
 
@@ -105,7 +106,6 @@ class Matrix:
     def __init__(self, bed: Testbed, up: SlowUpstream) -> None:
         self.bed, self.up = bed, up
         self.spec = pulls.cache_spec(bed, up)
-        self.prewarm_name, self._warm = warmer()
 
     def ref(self, image: BuiltImage) -> str:
         """The image by its upstream name (what nodes pull)."""
@@ -132,7 +132,7 @@ class Matrix:
         """Pre-warm ``image`` through the proxy project and wait until the cache stored it; seconds and bytes."""
         self._reset_logs()
         start = time.monotonic()
-        self._warm(f"http://{self.bed.host_addr}:{self.bed.harbor_port}", PROJECT, image.repo, image.tag)
+        warm_through_cache(f"http://{self.bed.host_addr}:{self.bed.harbor_port}", PROJECT, image.repo, image.tag)
         pulls.wait_stored(self.bed, image.blob_digests)
         return {"seconds": round(time.monotonic() - start, 2), "upstream_bytes": pulls.upstream_bytes(self.up)}
 
@@ -216,9 +216,8 @@ def main() -> dict[str, Figure]:
         for i in range(plan.update_runs):
             with step(f"matrix rolling update v1 -> v2 run {i + 1}/{plan.update_runs}"):
                 m.update_run(update, bed.nodes[:plan.update_nodes], rec)
-        prewarm_impl = m.prewarm_name
     figs = figures(records)
-    details = {"plan": asdict(plan), "cases": records, "prewarm_impl": prewarm_impl,
+    details = {"plan": asdict(plan), "cases": records, "prewarm_impl": PREWARM_IMPL,
                "link": "upstream in its own namespace: tc tbf 100mbit both ways on its veth + 40 ms added to "
                "every response chunk by bench.delayrelay (no sch_netem in this kernel)",
                "pull": "crictl pull by upstream name on all the case's nodes at once (CRI, includes unpack); "
