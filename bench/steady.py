@@ -1,6 +1,6 @@
 """Benchmark 4 (steady state) and 3 on the full stack: the harbor-cache program on a private sandbox.
 
-A sandbox (local API server, fake controllers, the Harbor API double, three namespace nodes) on the bench
+A sandbox (local API server, cert-manager's controller, the Harbor API double, three namespace nodes) on the bench
 subnet; the whole program (a temp copy of the project) is brought up once (peak RSS of its Python processes
 sampled), then, interleaved per run: a no-change ``pulumi preview`` and a ``pulumi refresh`` of it and of a
 program declaring the same number of resources with no logic (``bench/minimal_program``). The double counts

@@ -1,7 +1,7 @@
 """Reading a kubeconfig file: the API server, how to trust it, and the client's credentials.
 
 The one kubeconfig reader of the repository: the Harbor client's service-proxy transport and the lab's
-stand-in controllers both reach an API server this way. Client certificates and bearer tokens are supported
+kubeconfig checks reach an API server this way. Client certificates and bearer tokens are supported
 (inline ``-data`` or files, relative paths resolved against the kubeconfig's folder, ``tokenFile``); exec and
 auth-provider plugins are not run. Inline data is written to a private temporary folder that exists only
 inside the ``with`` block, so nothing from the kubeconfig outlives its use.

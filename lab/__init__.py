@@ -4,7 +4,7 @@
 
 - ``kube``: a local etcd, kube-apiserver and kube-controller-manager (``scripts/kube-local``), and the real
   cert-manager and Kyverno CRDs from the Go module cache;
-- ``controllers``: stand-ins for the cert-manager and Kyverno controllers;
+- ``controllers``: cert-manager's controller and Kyverno's admission controller beside the local control plane;
 - ``testbed``: network-namespace nodes with sshd + containerd, an upstream registry and Harbor's pull path;
 - ``harbor_double``: a Harbor API double that follows Harbor's swagger;
 - ``sandbox``: all of the above together for the ``sandbox`` stack (README's first command);

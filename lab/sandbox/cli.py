@@ -54,7 +54,7 @@ def person_spec() -> SandboxSpec:
 
 def up() -> Sandbox:
     ensure_stack()
-    print(f"starting the sandbox in {SANDBOX_DIR} (API server, controller manager, CRDs, stand-in cert-manager "
+    print(f"starting the sandbox in {SANDBOX_DIR} (API server, controller manager, CRDs, cert-manager's "
           "controller, Kyverno's admission controller, Harbor API double, upstream registry, Harbor's pull path, "
           "3 nodes) ...", flush=True)
     box = Sandbox(person_spec()).up()

@@ -1,4 +1,4 @@
-"""components/kubeconfig.py: the one kubeconfig reader (Harbor service proxy, the lab's stand-in controllers)."""
+"""components/kubeconfig.py: the one kubeconfig reader (Harbor service proxy, the lab's kubeconfigs)."""
 
 from __future__ import annotations
 
