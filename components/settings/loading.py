@@ -178,7 +178,7 @@ def load_from_pulumi() -> Loaded:
     secrets = {key: runtime_config.is_config_secret(f"{NAMESPACE}:{key}") for key in values}
     if (names := secret_names(values.get(UPSTREAM_SECRETS))) is not None:
         raw[UPSTREAM_SECRETS] = dict.fromkeys(names, "<encrypted>")
-    encrypted = [key for key in raw if runtime_config.is_config_secret(f"{NAMESPACE}:{key}")]
+    encrypted = [key for key in raw if key not in SECRET_KEYS and runtime_config.is_config_secret(f"{NAMESPACE}:{key}")]
     return check_settings(raw, secrets, values, encrypted)
 
 
