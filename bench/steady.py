@@ -5,6 +5,13 @@ subnet; the whole program (a temp copy of the project) is brought up once (peak 
 sampled), then, interleaved per run: a no-change ``pulumi preview`` and a ``pulumi refresh`` of it and of a
 program declaring the same number of resources with no logic (``bench/minimal_program``). The double counts
 Harbor API requests per endpoint; each refresh's delta is compared with the number of Harbor resources.
+
+Where a preview's time goes (``breakdown``): one more no-change preview of each stack with ``PULUMI_DEBUG_GRPC``
+(the engine logs every gRPC call with its time), cut into phases: the engine before the program runs, the
+program from its start to its stack resource (Python start, imports, settings), the resource registrations
+(providers started and configured, each resource's check and diff), the program's exit, and the engine after it;
+plus the time in each provider's calls and the program's Python CPU seconds (``python -X importtime`` is in
+bench/README.md).
 """
 
 from __future__ import annotations
@@ -14,6 +21,8 @@ import secrets
 import shutil
 import time
 import urllib.request
+from collections import defaultdict
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +114,60 @@ def measure(box: Sandbox, harbor: auto.Stack, minimal: auto.Stack, runs: int) ->
     return out
 
 
+def _stamp(text: str) -> float:
+    """Seconds of an RFC 3339 timestamp with nanoseconds (the gRPC log's)."""
+    head, _, frac = text.rstrip("Z").partition(".")
+    return datetime.fromisoformat(head + "+00:00").timestamp() + float("0." + (frac or "0"))
+
+
+def phases(grpc_log: Path) -> dict[str, float]:
+    """A preview cut into phases (seconds) from the engine's gRPC log (``PULUMI_DEBUG_GRPC``), and the time in
+    each provider's calls (``calls:<provider>``) and configure (``configure:<provider>``)."""
+    rows = [json.loads(line) for line in grpc_log.read_text().splitlines() if line.strip()]
+    timed = [r for r in rows if not r.get("timestamp", "").startswith("0001")]
+    first, last = _stamp(timed[0]["timestamp"]), _stamp(timed[-1]["timestamp"])
+    marks: dict[str, float] = {}
+    out: dict[str, float] = defaultdict(float)
+    for r in timed:
+        method, when = r["method"].rsplit("/", 1)[-1], _stamp(r["timestamp"])
+        done = r["progress"] == "response_completed"
+        if method == "Run":
+            marks["run_start" if not done else "run_end"] = when
+        elif method == "RegisterResource" and done and "stack" not in marks:
+            marks["stack"] = when
+        elif method == "SignalAndWaitForShutdown" and done:
+            marks["shutdown"] = when
+        elif method in ("Check", "Diff", "Configure") and done and "duration" in r:
+            provider = r.get("metadata", {}).get("name", "?")
+            out[f"{'configure' if method == 'Configure' else 'calls'}:{provider}"] += r["duration"] / 1e9
+    ends = [first, marks.get("run_start", first), marks.get("stack", first), marks.get("shutdown", first),
+            marks.get("run_end", last), last]
+    for name, a, b in zip(("engine_before_program", "program_to_stack", "registrations", "program_exit",
+                           "engine_after_program"), ends, ends[1:], strict=False):
+        out[name] = max(b - a, 0.0)
+    out["traced_total"] = last - first
+    return {k: round(v, 3) for k, v in out.items()}
+
+
+def breakdown(st: auto.Stack, base: Path, label: str) -> dict[str, float]:
+    """One more no-change preview of ``st`` with the engine's gRPC log: its phases, wall time and the
+    program's CPU seconds (user + system of the language host's children, from the preview's rusage)."""
+    import resource
+
+    log = base / f"grpc-{label}.json"
+    log.unlink(missing_ok=True)
+    env: dict[str, str] = st.workspace.env_vars  # type: ignore[assignment]  # a dict, typed Mapping
+    env["PULUMI_DEBUG_GRPC"] = str(log)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    try:
+        took, _ = timed(st.preview, on_output=lambda _line: None)
+    finally:
+        del env["PULUMI_DEBUG_GRPC"]
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"wall": took, "cpu_all_processes": round(cpu, 2), **phases(log)}
+
+
 def main(runs: int = RUNS) -> dict[str, Figure]:
     """Run benchmark 4 (and 3 on the full stack) and save them under ``steady`` in results.json."""
     started = now()
@@ -131,6 +194,9 @@ def main(runs: int = RUNS) -> dict[str, Figure]:
         with step(f"up: the minimal stack ({len(types)} resources)"):
             timed(minimal.up, on_output=sink.append)
         data = measure(box, harbor, minimal, runs)
+        with step("preview breakdown"):
+            data["breakdown"] = {"harbor-cache": breakdown(harbor, base, "harbor"),
+                                 "minimal": breakdown(minimal, base, "minimal")}
     except auto.CommandError:
         print("\n".join(sink[-60:]), flush=True)
         raise
