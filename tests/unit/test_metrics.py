@@ -82,7 +82,7 @@ def discovery(tmp_path: Path) -> Iterator[tuple[dict[str, Any], Path]]:
         def log_message(self, *_: Any) -> None:
             pass
 
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        def do_GET(self) -> None:
             answer["auth"].append(self.headers.get("Authorization"))
             status = answer["status"] if self.path == DISCOVERY_PATH else 404
             body = json.dumps(answer["body"]).encode()
