@@ -20,9 +20,10 @@ from typing import Any
 import pytest
 
 from components.rewrite_policy import FailurePolicy, RewritePolicySpec, build_rewrite_policy
-from lab.controllers.kyverno_admission import RESOURCE_MUTATING_WEBHOOK, KyvernoAdmission
+from lab.controllers.kyverno_admission import RESOURCE_MUTATING_WEBHOOK, KyvernoAdmission, crd_name
 from lab.engine import copy_program, engine_env, stack
-from lab.kube import LocalKube
+from lab.kube import LocalKube, crd_files
+from lab.kube.crds import KYVERNO_ADMISSION
 from lab.paths import ROOT
 from tests.support.requirements import require_engine
 
@@ -126,6 +127,16 @@ def test_kyverno_registers_itself_and_reports_the_policy_ready(cluster: Cluster,
     assert hook["clientConfig"]["caBundle"]  # Kyverno's own CA, from the Secret it made in its namespace
     assert hook["matchConditions"] == policy["spec"]["webhookConfiguration"]["matchConditions"]
     assert cluster.get("secret", "kyverno-svc.kyverno.svc.kyverno-tls-ca", "kyverno")["data"]["tls.crt"]
+
+
+def test_kyverno_has_the_crds_it_watches(cluster: Cluster) -> None:
+    """start() applies only the CRDs the cluster lacks, by the name it reads from each file's name."""
+    served = set(cluster.kube.kubectl("get", "crd", "-o", "name").stdout.split())
+    for path in crd_files((KYVERNO_ADMISSION,)):
+        with open(path) as crd:
+            name = next(line.split(":", 1)[1].strip() for line in crd if line.startswith("  name:"))
+        assert crd_name(path) == name
+        assert f"customresourcedefinition.apiextensions.k8s.io/{name}" in served
 
 
 def test_a_deployment_yields_a_pod_with_rewritten_images(cluster: Cluster) -> None:
