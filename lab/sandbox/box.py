@@ -6,7 +6,8 @@ Kyverno CRDs (lab/kube/crds.py), cert-manager's own controller in the background
 Kyverno's real admission controller as the API server's mutating webhook on loopback
 (lab/controllers/kyverno_admission.py, when built: ``scripts/setup`` builds it, ``scripts/setup demo`` does not, as
 the demo stack rewrites no images), the node test bed (namespace nodes with sshd + containerd, the upstream
-registry, Harbor's pull path on ``harbor_port``) and the Harbor API double on loopback. The Helm release installs
+registry, two more upstreams each routed to its own project ``hub`` and ``generic``: lab/testbed/upstreams.py,
+Harbor's pull path on ``harbor_port``) and the Harbor API double on loopback. The Helm release installs
 the real Harbor chart from ../shared/charts (``chart_values``). Everything lives in one directory; ``sandbox.json``
 there records addresses and process ids, so ``Sandbox.attach(dir)`` works from another process (``scripts/sandbox
 status|down``).
@@ -27,6 +28,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from components.rules import DOCKER_HUB_URL
 from components.settings.harbor import ChartRef
 from lab.controllers import Controllers, cert_manager
 from lab.controllers.kyverno_admission import KyvernoAdmission, find_kyverno_admission
@@ -42,6 +44,7 @@ from lab.testbed import (
     Testbed,
     containerd2_bin,
 )
+from lab.testbed.upstreams import SANDBOX_UPSTREAMS
 
 
 def default_flavors(count: int = 3) -> list[str]:
@@ -138,6 +141,9 @@ class Sandbox:
             self._start_kyverno()
             self._start_double()
             self.bed.start()
+            for extra in SANDBOX_UPSTREAMS:  # a Docker Hub stand-in and a generic registry (issue 17)
+                self.bed.add_upstream(extra)
+            self.bed.route_projects({extra.name: extra.name for extra in SANDBOX_UPSTREAMS})
         except BaseException:
             self.down()
             raise
@@ -288,7 +294,10 @@ class Sandbox:
             "--control-port", str(self.spec.control_port), "--admin-password-file", str(password),
             "--state-dir", str(state),
             # getArtifact of a proxy-cache project answers from what the pull path's registry really holds
-            "--setting", "proxy_storage=" + json.dumps({"*": str(self.dir / "bed" / "mirror-data")}),
+            "--setting", "proxy_storage=" + json.dumps({"*": str(self.dir / "bed" / "mirror-data"), **{
+                extra.name: str(extra.mirror_storage(self.dir / "bed")) for extra in SANDBOX_UPSTREAMS}}),
+            # Harbor's docker-hub adapter checks Docker Hub: here the hub stand-in answers for it
+            "--setting", "upstream_map=" + json.dumps({DOCKER_HUB_URL: SANDBOX_UPSTREAMS[0].url(self.spec.host_addr)}),
             # and learns every pull the pull path served (repositories, artifacts, pull counts, bytes used)
             "--setting", "pull_log=" + str(self.dir / "bed" / "logs" / "harbor-pulls.log")])
         end = time.monotonic() + 30

@@ -39,8 +39,9 @@ from lab.testbed.commands import http_ok, run, tcp_open, wait_until
 from lab.testbed.image import build_oci_image
 from lab.testbed.layout import HARBOR_NAME, IMAGE_REPO, IMAGE_TAG, NODE_STATE_DIR, SOCKET, UPSTREAM_HOST
 from lab.testbed.node import RESTART_SCRIPT, Node
-from lab.testbed.registries import parse_access_log, write_configs, write_realm, write_tls_server
+from lab.testbed.registries import CHALLENGE, parse_access_log, write_configs, write_realm, write_tls_server
 from lab.testbed.tools import containerd2_bin, crictl_bin, tools_ready
+from lab.testbed.upstreams import ExtraUpstream, unix_socket_open, write_routes, write_upstream
 
 
 @dataclass
@@ -54,6 +55,7 @@ class BedState:
     pids: dict[str, int] = field(default_factory=dict)
     nodes: list[Node] = field(default_factory=list)
     harbor_port: int = 8080
+    extra_upstreams: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class Testbed:
@@ -162,7 +164,8 @@ class Testbed:
         port = int(data.get("harbor_port", 8080))
         bed = cls(Path(data["base"]), [n["flavor"] for n in data["nodes"]], data["subnet"], data["tag"], port)
         bed.state = BedState(data["base"], data["subnet"], data["tag"], data["bridge"], data["pids"],
-                             [Node(**n) for n in data["nodes"]], port)
+                             [Node(**n) for n in data["nodes"]], port,
+                             data.get("extra_upstreams", {}))
         ca = bed.base / "tls" / "ca.crt"
         bed.ca_pem = ca.read_text() if ca.exists() else ""
         return bed
@@ -307,6 +310,35 @@ class Testbed:
         with another externalURL does; nginx reloads its configuration."""
         write_realm(self.base, realm)
         self._reload_nginx()
+
+    # ---- more upstreams (lab/testbed/upstreams.py)
+    def add_upstream(self, up: ExtraUpstream) -> None:
+        """Start another upstream registry, with its own proxying registry, holding the test image under
+        ``up.repo``; nginx serves it on ``<host_addr>:<up.port>``. Route projects to it with route_projects."""
+        upstream, mirror = write_upstream(self.base, self.host_addr, up)
+        self._spawn(upstream, ["docker-registry", "serve", str(self.base / f"{upstream}.yml")])
+        self._reload_nginx()
+        wait_until(f"upstream {up.name}", lambda: http_ok(f"{up.url(self.host_addr)}/v2/"))
+        self._spawn(mirror, ["docker-registry", "serve", str(self.base / f"{mirror}.yml")])  # pings its upstream
+        wait_until(f"{mirror} registry", lambda: unix_socket_open(self.base / f"{mirror}.sock"))
+        layout = self.base / "image"
+        if not (layout / "index.json").exists():
+            build_oci_image(layout)
+        run(["skopeo", "copy", "--insecure-policy", "--dest-tls-verify=false", f"oci:{layout}:{IMAGE_TAG}",
+             f"docker://{self.host_addr}:{up.port}/{up.repo}:{IMAGE_TAG}"], timeout=120)
+        self.state.extra_upstreams[up.name] = asdict(up)
+        self._save()
+
+    def route_projects(self, routes: dict[str, str]) -> None:
+        """Serve each proxy-cache project (``{project: extra upstream name}``) from that upstream's proxying
+        registry, as Harbor serves a project from its own registry endpoint; other projects stay on the first."""
+        write_routes(self.base, routes, CHALLENGE)
+        self._reload_nginx()
+
+    def extra_upstream_requests(self, name: str, client: str | None = None) -> list[dict[str, str]]:
+        """Requests that reached the extra upstream ``name``, optionally only from one client address."""
+        reqs = self._requests(f"{name}-upstream-access.log")
+        return [r for r in reqs if client is None or r["client"] == client]
 
     # ---- logs
     def clear_logs(self) -> None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from lab.testbed.upstreams import routes_include
+
 
 def write_configs(b: Path, h: str, harbor_port: int) -> None:
     """Write both registries' configs and nginx.conf into the bed directory ``b`` for the bridge address ``h``."""
@@ -65,6 +67,7 @@ http {{
     access_log {b}/logs/harbor-access.log bed;
     access_log {b}/logs/harbor-pulls.log pulls;  # the Harbor double's pull log (never truncated)
     include {b}/realm.conf;
+    {routes_include(b)}  # proxy-cache projects routed to their own upstream (lab/testbed/upstreams.py)
     location = /service/token {{ default_type application/json; return 200 '{TOKEN}'; }}
     location = /v2/ {{ {CHALLENGE} {proxy} proxy_pass http://mirror_reg/v2/; }}
     location ~ ^/v2/{project}/(.*)$ {{ {CHALLENGE} {proxy} proxy_pass http://mirror_reg/v2/$1$is_args$args; }}
