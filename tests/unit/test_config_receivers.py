@@ -206,7 +206,7 @@ ROWS = [
     row("replication.forceDestroy", {"replication.forceDestroy": "n"}, "must be true or false"),
     row("proxyProject.enabled", {"proxyProject.enabled": False}, "enable at least one", "none"),
     # nodes: sshd and paramiko, the node script, containerd, the kubelet
-    row("nodes.transport", {"nodes.transport": "rsync"}, "must be 'ssh', 'daemonset' or 'none'"),
+    row("nodes.transport", {"nodes.transport": "rsync"}, "must be 'ssh', 'command', 'daemonset' or 'none'"),
     row("nodes.hosts", {"nodes.transport": "ssh", "nodes.hosts": []}, "transport ssh needs at least one entry"),
     row("nodes.user", {"nodes.user": "root user"}, "is not a user name"),
     row("nodes.hosts[0].name", {"nodes.hosts": [{"name": "node 1", "address": "10.0.0.11"}]}, "is not a node name"),
