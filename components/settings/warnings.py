@@ -33,7 +33,17 @@ def _upstream_warnings(settings: Settings) -> list[str]:
             "rate-limits the most (per address; every cache miss counts); set accessKeyId (a Docker Hub user) and "
             f"its token in {u.settings.secret_setting} for the account's larger allowance"
             for u in settings.upstream_list
-            if u.settings.type == rules.DOCKER_HUB_TYPE and not u.settings.access_key_id]
+            if u.settings.type == rules.DOCKER_HUB_TYPE and not u.settings.access_key_id] + _single_only(settings)
+
+
+def _single_only(settings: Settings) -> list[str]:
+    # proxyProject.name and .enabled belong to `upstream`; its other options apply to every proxy-cache project.
+    if settings.upstream is not None or not settings.upstreams:
+        return []
+    given = settings.proxy_project.model_fields_set & {"name", "enabled"}
+    return [f"{_key('proxyProject.' + name)} is not used without upstream: each upstreams entry names its own "
+            "project (its other options, public, retentionDays, ..., apply to every proxy-cache project)"
+            for name in sorted(given)]
 
 
 def _harbor_warnings(settings: Settings) -> list[str]:

@@ -88,6 +88,11 @@ def test_upstreams_alone_need_no_upstream() -> None:
     settings = validate(raw, {"adminPassword": True, "sshPrivateKey": True})
     assert [u.resource_name for u in settings.upstream_list] == ["upstream-hub", "upstream-quay"]
     assert settings.image_prefix == "10.0.0.11:30002/hub"
+    loaded = check_settings({**raw, "proxyProject": {"name": "mif", "public": True}}, {"adminPassword": True,
+                                                                                        "sshPrivateKey": True})
+    assert [w for w in loaded.warnings if "proxyProject" in w] == [
+        "harbor-cache:proxyProject.name is not used without upstream: each upstreams entry names its own project "
+        "(its other options, public, retentionDays, ..., apply to every proxy-cache project)"]
 
 
 def test_upstream_secrets_presence() -> None:
