@@ -86,8 +86,8 @@ def test_one_command_per_node_with_apply_update_remove_and_the_script_on_stdin(m
                                          check_realm=False))
 
     def check(nodes: dict[str, Any]) -> None:
-        commands = [r for r in mocks.resources if r.typ == COMMAND]
-        assert [r.name for r in commands] == ["nm-a", "nm-b"]
+        commands = sorted((r for r in mocks.resources if r.typ == COMMAND), key=lambda r: r.name)
+        assert [r.name for r in commands] == ["nm-a", "nm-b"]  # registered in any order (their stdin is an Output)
         a, b = (r.inputs for r in commands)
         assert (a["create"], a["update"], a["delete"]) == ("sudo -n sh -s apply",) * 2 + ("sudo -n sh -s remove",)
         assert (b["create"], b["update"], b["delete"]) == ("sh -s apply", "sh -s apply", "sh -s remove")
