@@ -29,17 +29,27 @@ import os
 import shlex
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lab.paths import ROOT
+from lab.testbed import upstream_health
 from lab.testbed.commands import http_ok, run, tcp_open, wait_until
 from lab.testbed.image import build_oci_image
 from lab.testbed.layout import HARBOR_NAME, IMAGE_REPO, IMAGE_TAG, NODE_STATE_DIR, SOCKET, UPSTREAM_HOST
 from lab.testbed.node import RESTART_SCRIPT, Node
-from lab.testbed.registries import CHALLENGE, parse_access_log, write_configs, write_realm, write_tls_server
+from lab.testbed.registries import (
+    CHALLENGE,
+    parse_access_log,
+    write_configs,
+    write_plain_projects,
+    write_realm,
+    write_tls_server,
+)
 from lab.testbed.tools import containerd2_bin, crictl_bin, tools_ready
 from lab.testbed.upstreams import ExtraUpstream, unix_socket_open, write_routes, write_upstream
 
@@ -219,10 +229,10 @@ class Testbed:
                 run(cmd)
         self.ca_pem = (tls / "ca.crt").read_text()
 
-    def _spawn(self, name: str, cmd: Sequence[str]) -> None:
+    def _spawn(self, name: str, cmd: Sequence[str], cwd: Path | None = None) -> None:
         log = open(self.base / "logs" / f"{name}.log", "ab")  # handed to the child
         proc = subprocess.Popen(
-            list(cmd), stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True
+            list(cmd), stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True, cwd=cwd
         )
         log.close()
         self.state.pids[name] = proc.pid
@@ -235,6 +245,9 @@ class Testbed:
         self._spawn("nginx", ["nginx", "-c", str(b / "nginx.conf")])
         wait_until("upstream registry", lambda: http_ok(f"http://{h}:5000/v2/"))
         self._spawn("mirror", ["docker-registry", "serve", str(b / "mirror.yml")])  # pings upstream at start
+        self._spawn("local", ["docker-registry", "serve", str(b / "local.yml")])
+        self._spawn("upstream-health", [sys.executable, "-m", "lab", "testbed", "upstream-health", "--dir", str(b)],
+                    cwd=ROOT)
         wait_until("mirror behind nginx", lambda: http_ok(f"http://{h}:{self.harbor_port}/v2/", token="bed"))  # noqa: S106 - any token passes
 
     def _push_image(self) -> None:
@@ -310,6 +323,15 @@ class Testbed:
         with another externalURL does; nginx reloads its configuration."""
         write_realm(self.base, realm)
         self._reload_nginx()
+
+    def serve_plain_projects(self, projects: Sequence[str]) -> None:
+        """Serve these projects as Harbor serves plain (replicated) projects: the local copy, never the upstream."""
+        write_plain_projects(self.base, list(projects))
+        self._reload_nginx()
+
+    def check_upstream_every(self, seconds: float) -> None:
+        """How often the pull path's stand-in for Harbor's registry health check runs (Harbor: every 300 s)."""
+        upstream_health.set_interval(self.base, seconds)
 
     # ---- more upstreams (lab/testbed/upstreams.py)
     def add_upstream(self, up: ExtraUpstream) -> None:

@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from lab.testbed import upstream_health
 from lab.testbed.bed import Testbed
 
 
@@ -14,7 +15,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     """Register ``testbed``."""
     ap = subparsers.add_parser("testbed", help="namespace nodes with sshd + containerd, registries (root)",
                                description=(__doc__ or "").split("\n")[0])
-    ap.add_argument("action", choices=["up", "down", "status"])
+    ap.add_argument("action", choices=["up", "down", "status", "upstream-health"],
+                    help="upstream-health: the pull path's stand-in for Harbor's registry health check (the bed "
+                         "starts it)")
     ap.add_argument("--dir", required=True, type=Path, help="bed directory (state, logs, keys)")
     ap.add_argument("--nodes", type=int, default=2, help="number of nodes (up)")
     ap.add_argument("--containerd2", action="store_true", help="every second node runs containerd 2.x")
@@ -41,6 +44,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"no bed in {args.dir}", file=sys.stderr)
         return 1
     bed = Testbed.load(args.dir)
+    if args.action == "upstream-health":
+        upstream_health.run(bed.base, bed.upstream_server)
+        return 0
     if args.action == "status":
         print(json.dumps(bed.status(), indent=2))
     else:

@@ -8,6 +8,9 @@
   with its own error message (containerd failing to start after a config change), then restarts normally.
 * ``read_only_etc`` / ``full_etc``: ``/etc/containerd`` read-only, or a tiny full tmpfs with the same files,
   inside the node's mount namespace only.
+* ``upstream_down``: the upstream registry unreachable for the bed's proxy and nodes (``blackhole``: packets
+  dropped, every connection waits for its timeout; ``refused``: connections reset at once), by iptables rules on
+  the host; the pull path plays what Harbor does then (lab/testbed/upstream_health.py).
 * ``interrupt_then_kill``: Ctrl-C to a whole process group (a ``pulumi up`` and its plugins), then ``kill -9``
   of whatever is left after a grace period (the engine rows, tests/e2e/test_interrupt.py).
 
@@ -186,6 +189,24 @@ def full_etc(node: Node, size_kib: int = 64) -> Iterator[None]:
         yield
     finally:
         node.sh("umount /etc/containerd")
+
+
+@contextlib.contextmanager
+def upstream_down(host: str, port: int = 5000, mode: str = "blackhole") -> Iterator[None]:
+    """The registry at ``host:port`` (the bed's upstream: ``bed.host_addr``) unreachable from the host and from
+    every node while the context lasts."""
+    target = {"blackhole": ["DROP"], "refused": ["REJECT", "--reject-with", "tcp-reset"]}[mode]
+    rule = ["-d", host, "-p", "tcp", "--dport", str(port), "-m", "comment", "--comment",
+            f"harbor-cache-fault-{host}", "-j", *target]
+    added = []
+    try:
+        for chain in ("OUTPUT", "INPUT"):  # the proxy on the host; the nodes through the bridge
+            subprocess.run(["iptables", "-I", chain, *rule], check=True, capture_output=True)
+            added.append(chain)
+        yield
+    finally:
+        for chain in added:
+            subprocess.run(["iptables", "-D", chain, *rule], check=False, capture_output=True)
 
 
 def descendants(pid: int) -> list[int]:

@@ -9,8 +9,10 @@ Like Harbor, the pull path answers a request without a token ``401`` with
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+from lab.testbed.upstream_health import BACKEND_CONF, write_backend
 from lab.testbed.upstreams import routes_include
 
 
@@ -23,12 +25,21 @@ def write_configs(b: Path, h: str, harbor_port: int) -> None:
             "version: 0.1\nlog:\n  level: info\n  formatter: text\n  accesslog:\n    disabled: true\n"
             f"storage:\n  filesystem:\n    rootdirectory: {b}/{name}-data\n  delete:\n    enabled: true\n"
             f"http:\n  net: unix\n  addr: {b}/{name}.sock\n{extra}")
+    # Harbor's local copy alone (what it serves once the upstream is marked unhealthy): the proxy's storage.
+    (b / "local.sock").unlink(missing_ok=True)
+    (b / "local.yml").write_text(
+        "version: 0.1\nlog:\n  level: info\n  formatter: text\n  accesslog:\n    disabled: true\n"
+        f"storage:\n  filesystem:\n    rootdirectory: {b}/mirror-data\n  maintenance:\n    readonly:\n"
+        f"      enabled: true\nhttp:\n  net: unix\n  addr: {b}/local.sock\n")
+    if not (b / BACKEND_CONF).exists():
+        write_backend(b, healthy=True)
+    if not (b / "plain-projects.conf").exists():
+        write_plain_projects(b, [])
     for d in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (b / "nginx-tmp" / d).mkdir(parents=True, exist_ok=True)
     if not (b / "realm.conf").exists():
         write_realm(b, None)
-    proxy = "proxy_http_version 1.1; proxy_set_header Host $http_host; proxy_buffering off; " \
-            "proxy_request_buffering off;"
+    proxy = PROXY
     (b / "nginx.conf").write_text(f"""
 worker_processes 1;
 daemon off;
@@ -46,6 +57,7 @@ http {{
   client_max_body_size 0;
   upstream upstream_reg {{ server unix:{b}/upstream.sock; }}
   upstream mirror_reg {{ server unix:{b}/mirror.sock; }}
+  upstream local_reg {{ server unix:{b}/local.sock; }}
   server {{
     listen {h}:5000;
     access_log {b}/logs/upstream-access.log bed;
@@ -67,12 +79,23 @@ http {{
     access_log {b}/logs/harbor-access.log bed;
     access_log {b}/logs/harbor-pulls.log pulls;  # the Harbor double's pull log (never truncated)
     include {b}/realm.conf;
+    include {b}/{BACKEND_CONF};  # proxy-cache projects: the proxy, or the local copy once the upstream is unhealthy
+    include {b}/plain-projects.conf;
     {routes_include(b)}  # proxy-cache projects routed to their own upstream (lab/testbed/upstreams.py)
     location = /service/token {{ default_type application/json; return 200 '{TOKEN}'; }}
     location = /v2/ {{ {CHALLENGE} {proxy} proxy_pass http://mirror_reg/v2/; }}
-    location ~ ^/v2/{project}/(.*)$ {{ {CHALLENGE} {proxy} proxy_pass http://mirror_reg/v2/$1$is_args$args; }}
+    location ~ ^/v2/{project}/(.*)$ {{ {CHALLENGE} {proxy} proxy_pass http://$harbor_backend/v2/$1$is_args$args; }}
     location / {{ return 404; }}
 """)
+
+
+def write_plain_projects(b: Path, projects: list[str]) -> None:
+    """Serve these projects as Harbor serves a plain (e.g. replicated) project: from its local copy only, never
+    asking the upstream (the bed's stand-in for what replication copied is the proxy's storage); nginx must be
+    reloaded."""
+    (b / "plain-projects.conf").write_text("".join(
+        f"    location ~ ^/v2/{re.escape(p)}/(.*)$ {{ {CHALLENGE} {PROXY} "
+        "proxy_pass http://local_reg/v2/$1$is_args$args; }\n" for p in projects))
 
 
 def write_tls_server(b: Path, h: str, port: int, cert_pem: str, key_pem: str) -> None:
@@ -88,6 +111,7 @@ def write_tls_server(b: Path, h: str, port: int, cert_pem: str, key_pem: str) ->
         f"ssl_certificate_key {key};\n  include {b}/harbor-path.conf;\n}}\n")
 
 
+PROXY = "proxy_http_version 1.1; proxy_set_header Host $http_host; proxy_buffering off; proxy_request_buffering off;"
 TOKEN = '{"token": "hc-anonymous", "access_token": "hc-anonymous", "expires_in": 1800}'  # noqa: S105 - the anonymous token nginx hands out
 # Harbor's answer to a request without a token (its registry's token auth), with the realm of realm.conf.
 CHALLENGE = ('if ($http_authorization = "") { add_header WWW-Authenticate '
