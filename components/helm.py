@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
 import yaml
+
+from components.kube_objects import HelmRelease
 
 
 @dataclass(frozen=True)
@@ -51,14 +52,14 @@ class ChartInstall:
     timeout_seconds: int = 600
 
 
-def chart_reference(source: ChartSource) -> tuple[str, str | None, k8s.helm.v3.RepositoryOptsArgs | None]:
-    """The Release's `chart`, `version` and `repository_opts` for a source (an OCI chart is one reference)."""
+def chart_reference(source: ChartSource) -> tuple[str, str | None, dict[str, str] | None]:
+    """The Release's `chart`, `version` and `repositoryOpts` for a source (an OCI chart is one reference)."""
     if source.path:
         check_local_chart(source)
         return source.path, None, None
     if source.repository and source.repository.startswith("oci://"):
         return f"{source.repository.rstrip('/')}/{source.name}", source.version, None
-    repo_opts = k8s.helm.v3.RepositoryOptsArgs(repo=source.repository) if source.repository else None
+    repo_opts = {"repo": source.repository} if source.repository else None
     return source.name, source.version, repo_opts
 
 
@@ -79,21 +80,20 @@ def check_local_chart(source: ChartSource) -> None:
             f"point {source.setting}.path at the chart of version {source.version} (or set the version to {found})")
 
 
-def release(resource_name: str, install: ChartInstall, opts: pulumi.ResourceOptions) -> k8s.helm.v3.Release:
-    """A `helm.v3.Release` of `install`, atomic (with cleanup on failure) unless it skips the await."""
+def release(resource_name: str, install: ChartInstall, opts: pulumi.ResourceOptions) -> HelmRelease:
+    """A `helm.v3.Release` of `install`, atomic (with cleanup on failure) unless it skips the await
+    (components/kube_objects.py says why not through `pulumi_kubernetes.helm.v3`)."""
     chart, version, repo_opts = chart_reference(install.source)
-    return k8s.helm.v3.Release(
-        resource_name,
-        name=install.release_name,
-        chart=chart,
-        version=version,
-        repository_opts=repo_opts,
-        namespace=install.namespace,
-        create_namespace=install.create_namespace or None,
-        values=dict(install.values),
-        skip_await=install.skip_await,
-        timeout=install.timeout_seconds,
-        atomic=not install.skip_await,
-        cleanup_on_fail=True,
-        opts=opts,
-    )
+    return HelmRelease(resource_name, {
+        "name": install.release_name,
+        "chart": chart,
+        "version": version,
+        "repositoryOpts": repo_opts,
+        "namespace": install.namespace,
+        "createNamespace": install.create_namespace or None,
+        "values": dict(install.values),
+        "skipAwait": install.skip_await,
+        "timeout": install.timeout_seconds,
+        "atomic": not install.skip_await,
+        "cleanupOnFail": True,
+    }, opts=opts)

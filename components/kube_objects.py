@@ -40,3 +40,32 @@ class Secret(pulumi.CustomResource):
         secret = pulumi.ResourceOptions(additional_secret_outputs=["data", "stringData"])
         super().__init__("kubernetes:core/v1:Secret", resource_name, props,
                          pulumi.ResourceOptions.merge(opts, secret))
+
+
+# Every input of kubernetes:helm.sh/v3:Release, in the order and spelling the SDK sends them (pulumi_kubernetes
+# 4.x helm/v3/Release.py); the ones this program sets are passed by keyword, the rest stay unset.
+_RELEASE_INPUTS = (
+    "allowNullValues", "atomic", "chart", "cleanupOnFail", "compat", "createNamespace", "dependencyUpdate",
+    "description", "devel", "disableCRDHooks", "disableOpenapiValidation", "disableWebhooks", "forceUpdate",
+    "keyring", "lint", "manifest", "maxHistory", "name", "namespace", "postrender", "recreatePods",
+    "renderSubchartNotes", "replace", "repositoryOpts", "resetValues", "resourceNames", "reuseValues", "skipAwait",
+    "skipCrds", "timeout", "valueYamlFiles", "values", "verify", "version", "waitForJobs",
+)
+
+
+class HelmRelease(pulumi.CustomResource):
+    """``kubernetes:helm.sh/v3:Release`` (``pulumi_kubernetes.helm.v3.Release`` without importing it, which also
+    imports the Helm v3 Chart and YAML modules and ``requests``). ``inputs`` use the Release's input names
+    (``skipAwait``, ``repositoryOpts`` as ``{"repo": url}``); ``status`` is a plain dict (``status["status"]``)."""
+
+    status: pulumi.Output[Any]
+
+    def __init__(self, resource_name: str, inputs: Mapping[str, Any],
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        unknown = set(inputs) - set(_RELEASE_INPUTS)
+        if unknown:
+            raise ValueError(f"not inputs of a helm.sh/v3 Release: {sorted(unknown)}")
+        props: dict[str, Any] = {key: inputs.get(key) for key in _RELEASE_INPUTS}
+        props["compat"] = "true"  # as the SDK always sends it
+        props["status"] = None
+        super().__init__("kubernetes:helm.sh/v3:Release", resource_name, props, opts)

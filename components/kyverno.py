@@ -14,6 +14,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.helm import ChartInstall, release
+from components.kube_objects import HelmRelease
 from components.rewrite_policy import POLICY_API_VERSION, POLICY_KIND, RewritePolicySpec, build_rewrite_policy
 
 # pulumi-kubernetes 4.25 awaits a custom resource only when asked (its generic await needs
@@ -46,7 +47,7 @@ class ImageRewrite(pulumi.ComponentResource):
         super().__init__("harbor-cache:index:ImageRewrite", name, None, opts)
         document = build_rewrite_policy(args.policy)
         depends: list[pulumi.Resource] = []
-        self.release: k8s.helm.v3.Release | None = None
+        self.release: HelmRelease | None = None
         if args.install is not None:
             self.release = release(f"{name}-kyverno", args.install, opts=pulumi.ResourceOptions(parent=self))
             depends.append(self.release)
