@@ -322,8 +322,8 @@ NOT_HERE = {
     # Harbor's metrics exporter: tests/unit/test_metrics.py (refused values name their key, the chart reads them)
     "harbor.metrics.enabled", "harbor.metrics.serviceMonitor", "harbor.metrics.serviceMonitorLabels",
     "harbor.metrics.scrapeInterval",
-    # the secrets: tests/unit/test_config_secrets.py
-    "adminPassword", "upstreamSecretKey", "sshPrivateKey",
+    # the secrets: tests/unit/test_config_secrets.py (upstreamSecrets: tests/unit/test_upstreams_settings.py)
+    "adminPassword", "upstreamSecretKey", "sshPrivateKey", "upstreamSecrets",
     # the same ChartRef model as harbor.chart (rows above); a chart path is checked where pulumi runs
     "harbor.chart.path", "tls.certManagerChart.name", "tls.certManagerChart.repository", "tls.certManagerChart.path",
     "imageRewrite.kyvernoChart.name", "imageRewrite.kyvernoChart.version", "imageRewrite.kyvernoChart.path",
