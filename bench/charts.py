@@ -64,5 +64,6 @@ def render(records: list[dict[str, Any]], outdir: Path) -> list[Path]:
     time_png, bytes_png = outdir / "pull-time.png", outdir / "upstream-bytes.png"
     _bars(records, "s", "Pull time per case (all the case's nodes at once; median of runs)",
           "seconds (log scale)", time_png)
-    _bars(records, "mb", "Bytes over the upstream link per case (median of runs)", "MB (log scale)", bytes_png)
+    _bars(records, "mb", "Bytes over the upstream link per case (median of runs; 0 = under 0.05 MB, no blob)",
+          "MB (log scale)", bytes_png)
     return [time_png, bytes_png]

@@ -106,6 +106,7 @@ def one_run(st: auto.Stack, nodes: list[Node]) -> dict[str, Any]:
     try:
         logins = ssh_sessions(nodes)
         timeline = Timeline()
+        load = [round(x, 1) for x in os.getloadavg()]  # the machine is shared: how busy it was
         with PeakRss() as peak:
             start = time.monotonic()
             res = st.up(**_kw(output, timeline))
@@ -125,7 +126,7 @@ def one_run(st: auto.Stack, nodes: list[Node]) -> dict[str, Any]:
     except auto.CommandError:
         print("\n".join(output[-40:]), flush=True)
         raise
-    return {"up": round(up_s, 2), "noop_up": round(noop_s, 2), "destroy": round(destroy_s, 2),
+    return {"up": round(up_s, 2), "noop_up": round(noop_s, 2), "destroy": round(destroy_s, 2), "load_avg": load,
             "up_ssh_sessions": logins, "noop_ssh_sessions": sessions, "noop_changes": changes(again.summary),
             "peak_rss_mb": peak.mb, "rss_commands": peak.commands, "node_steps": timeline.summary()}
 

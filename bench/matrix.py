@@ -77,7 +77,8 @@ def _ints(name: str, default: str) -> list[int]:
 def plan_from_env(env: dict[str, str] | None = None) -> Plan:
     """The matrix to run: full by default, small with ``HARBOR_CACHE_BENCH_QUICK=1``; each part overridable:
     ``HARBOR_CACHE_BENCH_MATRIX_SIZES`` (MiB), ``..._BIG`` (MiB, pulled on 1 node once; empty for none),
-    ``..._LAYERS``, ``..._NODES``, ``..._RUNS``, ``..._UPDATE`` (size,layers,nodes)."""
+    ``..._LAYERS``, ``..._NODES``, ``..._RUNS`` (1-node cases), ``..._FLEET_RUNS`` (the others),
+    ``..._UPDATE`` (size,layers,nodes)."""
     if env is not None:
         saved = dict(os.environ)
         os.environ.update(env)
@@ -88,6 +89,7 @@ def plan_from_env(env: dict[str, str] | None = None) -> Plan:
         layers = _ints("HARBOR_CACHE_BENCH_MATRIX_LAYERS", "1,4")
         nodes = _ints("HARBOR_CACHE_BENCH_MATRIX_NODES", "1,2" if quick else "1,8")
         runs = _ints("HARBOR_CACHE_BENCH_MATRIX_RUNS", "1" if quick else "2")[0]
+        fleet_runs = _ints("HARBOR_CACHE_BENCH_MATRIX_FLEET_RUNS", "1")[0]  # multi-node cases: link-bound, long
         update = _ints("HARBOR_CACHE_BENCH_MATRIX_UPDATE", "8,4,2" if quick else "100,4,8")
     finally:
         if env is not None:
@@ -95,7 +97,7 @@ def plan_from_env(env: dict[str, str] | None = None) -> Plan:
             os.environ.update(saved)
     if len(update) != 3 or update[1] < 2:
         raise ValueError("HARBOR_CACHE_BENCH_MATRIX_UPDATE: expected size,layers,nodes with at least 2 layers")
-    cases = [Case(s, la, n, runs) for s in sizes for la in layers for n in nodes]
+    cases = [Case(s, la, n, runs if n == 1 else fleet_runs) for s in sizes for la in layers for n in nodes]
     cases += [Case(s, la, 1, 1) for s in big for la in layers]
     return Plan(tuple(cases), update[0], update[1], update[2], runs)
 
@@ -126,7 +128,7 @@ class Matrix:
         gets = pulls.layer_gets(self.bed, self.up, nodes, set(own))
         pulls.check_path(mode, gets)
         return {"seconds": round(wall, 2), "each": each, "upstream_bytes": pulls.upstream_bytes(self.up),
-                "gets": gets}
+                "gets": gets, "load_avg": [round(x, 1) for x in os.getloadavg()]}
 
     def prewarm(self, image: BuiltImage) -> dict[str, Any]:
         """Pre-warm ``image`` through the proxy project and wait until the cache stored it; seconds and bytes."""

@@ -84,7 +84,8 @@ def test_plan_full_quick_and_bad_input() -> None:
     full = plan_from_env({"HARBOR_CACHE_BENCH_QUICK": ""})
     assert len(full.cases) == 2 * 2 * 2 + 2 and full.bed_nodes == 8
     assert [c.key for c in full.cases if c.size_mb == 1024] == ["1024MB-1L-1N", "1024MB-4L-1N"]
-    assert all(c.runs == 1 for c in full.cases if c.size_mb == 1024)
+    assert all(c.runs == 1 for c in full.cases if c.size_mb == 1024 or c.nodes > 1)
+    assert all(c.runs == 2 for c in full.cases if c.size_mb < 1024 and c.nodes == 1)
     quick = plan_from_env({"HARBOR_CACHE_BENCH_QUICK": "1"})
     assert max(c.size_mb for c in quick.cases) <= 8 and quick.bed_nodes == 2
     with pytest.raises(ValueError, match="HARBOR_CACHE_BENCH_MATRIX_NODES"):
