@@ -332,4 +332,6 @@ NOT_HERE = {
     "nodes.containerd.healthCommand",
     # a true/false for containerd's host order: tests/unit/test_replica_first.py
     "replication.nodesPullFirst",
+    # pre-warm: tests/unit/test_prewarm.py (every refused value names its key), tests/provider/test_prewarm.py
+    "prewarm.images", "prewarm.platforms", "prewarm.failOnError", "prewarm.timeoutSeconds", "prewarm.registryUrl",
 }
