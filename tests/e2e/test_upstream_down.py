@@ -52,7 +52,7 @@ def pull(fs: FaultStack, ref: str) -> dict[str, Any]:
                        if r["client"] == node.addr and r["status"] == "200" and r["path"].count("/") > 2})
     return {"ok": result.returncode == 0, "s": round(took, 1), "projects": projects,
             "to_upstream": bool(fs.box.bed.upstream_requests(node.addr)), "cache_only": local,
-            "error": (result.stderr.strip().splitlines() or [""])[-1][-300:]}
+            "error": "" if result.returncode == 0 else (result.stderr.strip().splitlines() or [""])[-1][-300:]}
 
 
 def by_tag(fs: FaultStack) -> str:
