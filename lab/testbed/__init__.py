@@ -1,8 +1,9 @@
 """A test bed of real nodes, registries and a Harbor-shaped pull path on one machine (needs root).
 
 ``bed.py`` starts and stops it (``Testbed``), ``node.py`` is one node, ``registries.py`` the upstream registry
-and Harbor's pull path behind nginx, ``image.py`` the test image, ``tools.py`` the prerequisites, ``layout.py``
-the names every part agrees on. ``python -m lab testbed`` runs one for people.
+and Harbor's pull path behind nginx, ``upstream_health.py`` what that pull path does when the upstream is down,
+``faults.py`` faults to inject, ``image.py`` the test image, ``tools.py`` the prerequisites, ``layout.py`` the
+names every part agrees on. ``python -m lab testbed`` runs one for people.
 """
 
 from lab.testbed.bed import Testbed
