@@ -1,7 +1,9 @@
-"""``python -m lab kube [--state-dir DIR] start [--crds] [--timeout S] | stop | status | env`` (scripts/kube-local).
+"""``python -m lab kube [--state-dir DIR] start [--crds] [--kyverno] [--timeout S] | stop | status | env``
+(scripts/kube-local).
 
 etcd, kube-apiserver and kube-controller-manager; ``--crds`` also applies the real cert-manager and Kyverno CRDs
-(from the Go module cache, lab/kube/crds.py).
+(from the Go module cache, lab/kube/crds.py); ``--kyverno`` also starts Kyverno's admission controller as the API
+server's mutating webhook (lab/controllers/kyverno_admission.py), which ``stop`` stops too.
 
 The state folder (default $HARBOR_CACHE_KUBE_STATE or <repo>/.state/kube-local) holds the certificates, the
 admin kubeconfig, etcd's data, the logs and the process ids. Ports are free ones picked at start, so this
@@ -15,11 +17,15 @@ import os
 import shlex
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lab.kube.crds import crd_files
 from lab.kube.local import LocalKube
 from lab.kube.tools import KubeError
 from lab.paths import ROOT
+
+if TYPE_CHECKING:
+    from lab.controllers.kyverno_admission import KyvernoAdmission
 
 
 def default_state_dir() -> Path:
@@ -38,6 +44,10 @@ def cmd_start(kube: LocalKube, args: argparse.Namespace) -> int:
     if args.crds:
         names = kube.apply_manifests(crd_files())
         print(f"applied {len(names)} cert-manager and Kyverno CRDs from the Go module cache", file=sys.stderr)
+    if args.kyverno:
+        admission = _kyverno(kube).start()
+        print(f"Kyverno's admission controller: https://{admission.server} (log {admission.log_path})",
+              file=sys.stderr)
     print(f'kubeconfig: {kube.kubeconfig_path}\nuse it: eval "$(scripts/kube-local env)"', file=sys.stderr)
     return 0
 
@@ -45,9 +55,16 @@ def cmd_start(kube: LocalKube, args: argparse.Namespace) -> int:
 def cmd_stop(kube: LocalKube, _args: argparse.Namespace) -> int:
     """Stop the processes and remove the cluster's data (logs stay)."""
     was = kube.pids
+    _kyverno(kube).stop()
     kube.stop()
     print("stopped" if was else "not running", file=sys.stderr)
     return 0
+
+
+def _kyverno(kube: LocalKube) -> KyvernoAdmission:
+    from lab.controllers.kyverno_admission import KyvernoAdmission  # lab.controllers builds on lab.kube
+
+    return KyvernoAdmission(kube.state_dir / "kyverno", kube.kubeconfig_path)
 
 
 def cmd_status(kube: LocalKube, _args: argparse.Namespace) -> int:
@@ -90,6 +107,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     sub = parser.add_subparsers(dest="action", required=True)
     start = sub.add_parser("start", help="start etcd, kube-apiserver and kube-controller-manager, wait for them")
     start.add_argument("--crds", action="store_true", help="also apply the real cert-manager and Kyverno CRDs")
+    start.add_argument("--kyverno", action="store_true",
+                       help="also start Kyverno's admission controller as the mutating webhook")
     start.add_argument("--timeout", type=float, default=90.0, help="seconds to wait for /readyz")
     start.set_defaults(kube_command=cmd_start)
     sub.add_parser("stop", help="stop and clean up").set_defaults(kube_command=cmd_stop)
