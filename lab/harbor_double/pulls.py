@@ -15,8 +15,11 @@ From both, for each proxy-cache project (the project is the first segment of the
 * a **repository** exists once it holds an artifact; ``creation_time`` is its first pull;
 * **storage used** (quota, project summary) is the size of every distinct blob of the project's artifacts.
 
-The log is read again when it changed (size or time), so a restarted double still knows every pull. The ids of
-learned repositories and artifacts start at ``LEARNED_ID_BASE`` in log order (stable across reads).
+Only pulls since the project was created count (a project made again under the same name starts empty, as in
+Harbor), and a repository deleted through the API (``deleteRepository``, e.g. ``forceDestroy``) forgets its
+pulls up to that moment; a later pull caches it again. The log is read again when it changed (size or time), so a
+restarted double still knows every pull. The ids of learned repositories and artifacts start at
+``LEARNED_ID_BASE`` in log order.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import datetime as dt
 import json
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -127,8 +131,10 @@ def read_log(path: Path) -> list[tuple[float, str, str, int]]:
     return out
 
 
-def learn(log: list[tuple[float, str, str, int]], storage_of: Any) -> dict[str, dict[str, Repository]]:
-    """Project name -> repository name -> learned repository (``storage_of(project)``: its Storage or None)."""
+def learn(log: list[tuple[float, str, str, int]], storage_of: Any,
+          since: Callable[[str, str], float] = lambda _p, _r: 0.0) -> dict[str, dict[str, Repository]]:
+    """Project name -> repository name -> learned repository (``storage_of(project)``: its Storage or None;
+    ``since(project, repository)``: pulls before that time do not count)."""
     projects: dict[str, dict[str, Repository]] = {}
     next_id = LEARNED_ID_BASE
     for when, method, uri, status in log:
@@ -136,6 +142,8 @@ def learn(log: list[tuple[float, str, str, int]], storage_of: Any) -> dict[str, 
         if m is None or status != 200 or method not in ("GET", "HEAD"):
             continue
         project, repo, ref = m["project"], m["repo"], m["ref"]
+        if when < since(project, f"{project}/{repo}"):
+            continue
         storage = storage_of(project)
         digest = storage.digest(repo, ref) if storage is not None else None
         found = storage.artifact(digest) if digest else None
@@ -161,26 +169,31 @@ def learn(log: list[tuple[float, str, str, int]], storage_of: Any) -> dict[str, 
 
 
 class PullLedger:
-    """The learned view of one pull log, read again whenever the log or the storage settings changed."""
+    """One pull log, parsed again whenever it changed (size or time)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._key: tuple[Any, ...] | None = None
-        self._projects: dict[str, dict[str, Repository]] = {}
+        self._lines: list[tuple[float, str, str, int]] = []
 
-    def projects(self, log_path: str, storage: dict[str, str]) -> dict[str, dict[str, Repository]]:
+    def lines(self, log_path: str) -> list[tuple[float, str, str, int]]:
         if not log_path:
-            return {}
+            return []
         path = Path(log_path)
         info = path.stat() if path.is_file() else None
-        key = (log_path, json.dumps(storage, sort_keys=True), info.st_size if info else -1,
-               info.st_mtime_ns if info else -1)
+        key = (log_path, info.st_size if info else -1, info.st_mtime_ns if info else -1)
         with self._lock:
             if key != self._key:
-                roots = {name: Storage(Path(root)) for name, root in storage.items()}
-                self._projects = learn(read_log(path), lambda p: roots.get(p) or roots.get("*"))
-                self._key = key
-            return self._projects
+                self._lines, self._key = read_log(path), key
+            return self._lines
+
+    def project(self, log_path: str, storage: dict[str, str], name: str,
+                since: Callable[[str], float]) -> dict[str, Repository]:
+        """The learned repositories of project ``name`` (``since(repository)``: pulls before it do not count)."""
+        roots = {key: Storage(Path(root)) for key, root in storage.items()}
+        lines = [line for line in self.lines(log_path) if line[2].startswith(f"/v2/{name}/")]
+        found = learn(lines, lambda p: roots.get(p) or roots.get("*"), lambda _p, repo: since(repo))
+        return found.get(name, {})
 
 
 LEDGER = PullLedger()

@@ -21,6 +21,7 @@ from lab.harbor_double.messages import MASK, now
 
 KINDS = (
     "registries", "projects", "deleted_projects", "repositories", "quotas", "retentions", "policies", "executions",
+    "forgotten",  # project id -> {repository: time deleted}: pulls the cache view no longer counts (cache.py)
 )  # fmt: skip
 SEQUENCES = ("registries", "projects", "repositories", "quotas", "retentions", "policies", "executions")
 STARTUP_SCHEDULES = 2  # executions created by Harbor core at start (system artifact cleanup, execution sweep)

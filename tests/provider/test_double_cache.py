@@ -5,6 +5,7 @@ path's pull log and its registry's storage, as Harbor accounts it. One test per 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from tests.provider.test_double_world import World, errors
 
 _world, world = fixtures._world, fixtures.world
 REPO = "quickstart/hello"
-T0 = 1_790_000_000.25
+T0 = int(time.time()) + 3600.25  # pulls count from their project's creation on
 
 
 class Cache:
@@ -128,3 +129,29 @@ def test_a_restarted_double_still_knows_every_pull(world: World, cache: Cache) -
     world.double.set_settings(pull_log=str(cache.log))
     assert world.call("GET", "/projects/cache/repositories").json() == first
     assert json.loads(json.dumps(first))[0]["id"] >= 100000
+
+
+def test_delete_repository_forgets_a_learned_repository_until_it_is_pulled_again(world: World, cache: Cache) -> None:
+    """What forceDestroy does before deleting a proxy project: the repositories go, the project can go."""
+    world.proxy_project("cache")
+    time.sleep(0.05)
+    _pull(cache, "cache", time.time())
+    time.sleep(0.3)  # the pull's lines are stamped up to 0.2 s after its start
+    assert world.call("DELETE", "/projects/cache/repositories/quickstart%252Fhello").status_code == 200
+    assert world.call("GET", "/projects/cache/repositories").json() == []
+    assert errors(world.call("DELETE", "/projects/cache/repositories/quickstart%252Fhello"))[0] == 404
+    _pull(cache, "cache", time.time() + 1)
+    (repo,) = world.call("GET", "/projects/cache/repositories").json()
+    assert repo["pull_count"] == 1
+
+
+def test_a_project_made_again_under_the_same_name_starts_empty(world: World, cache: Cache) -> None:
+    world.proxy_project("cache", registry_id=world.registry("first"))
+    time.sleep(0.05)
+    _pull(cache, "cache", time.time())
+    time.sleep(0.3)  # the pull's lines are stamped up to 0.2 s after its start
+    assert world.call("DELETE", "/projects/cache/repositories/quickstart%252Fhello").status_code == 200
+    assert world.call("DELETE", "/projects/cache").status_code == 200
+    time.sleep(0.01)
+    world.proxy_project("cache", registry_id=world.registry("second"))
+    assert world.call("GET", "/projects/cache/repositories").json() == []

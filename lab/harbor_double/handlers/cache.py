@@ -12,6 +12,8 @@ form (``-pull_count,name``: a leading ``-`` sorts descending).
 from __future__ import annotations
 
 import copy
+import datetime as dt
+import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
@@ -26,11 +28,27 @@ from lab.harbor_double.pulls import LEDGER, Artifact, Repository, stamp, used_by
 NEVER = "0001-01-01T00:00:00.000Z"  # Harbor's pull_time of an artifact nobody pulled
 
 
+def _epoch(stamp_text: str) -> float:
+    return dt.datetime.fromisoformat(stamp_text.replace("Z", "+00:00")).timestamp()
+
+
 def learned(ctx: Context, project: dict[str, Any]) -> dict[str, Repository]:
-    """The learned repositories of a proxy-cache project (none for a plain project or without a pull log)."""
-    if not project.get("registry_id"):
+    """The learned repositories of a proxy-cache project (none for a plain project or without a pull log): pulls
+    since the project was created, and since the repository was last deleted."""
+    if not project.get("registry_id") or not ctx.settings.pull_log:
         return {}
-    return LEDGER.projects(ctx.settings.pull_log, ctx.settings.proxy_storage).get(project["name"], {})
+    created = _epoch(project["creation_time"])
+    forgotten = ctx.state["forgotten"].get(project["project_id"], {})
+    return LEDGER.project(ctx.settings.pull_log, ctx.settings.proxy_storage, project["name"],
+                          lambda repo: max(created, forgotten.get(repo, 0.0)))
+
+
+def forget(ctx: Context, project: dict[str, Any], full: str) -> bool:
+    """Delete a learned repository (its pulls until now no longer count); False when there is none."""
+    if full not in learned(ctx, project):
+        return False
+    ctx.state["forgotten"].setdefault(project["project_id"], {})[full] = time.time()
+    return True
 
 
 def repository_view(repo: Repository, project_id: int) -> dict[str, Any]:

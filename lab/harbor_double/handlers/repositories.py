@@ -6,7 +6,7 @@ from __future__ import annotations
 from urllib.parse import unquote
 
 from lab.harbor_double.handlers.base import Context, Handler
-from lab.harbor_double.handlers.cache import list_repositories
+from lab.harbor_double.handlers.cache import forget, list_repositories
 from lab.harbor_double.handlers.projects import missing, project_of
 from lab.harbor_double.messages import Reply, Request, error
 
@@ -18,9 +18,10 @@ def delete_repository(ctx: Context, r: Request) -> Reply:
     # The router decoded the path once; Harbor unescapes the repository name a second time.
     full = f"{p['name']}/{unquote(r.params['repository_name'])}"
     repos = ctx.state["repositories"].get(p["project_id"], {})
-    if full not in repos:
+    if full in repos:
+        del repos[full]
+    elif not forget(ctx, p, full):  # a repository learned from pulls (cache.py)
         return error(404, "NOT_FOUND", f"repository {full} not found")
-    del repos[full]
     return 200, None, {}
 
 
