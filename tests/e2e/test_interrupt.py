@@ -88,7 +88,9 @@ def recover(fs: FaultStack) -> dict[str, object]:
     """What docs/faults.md tells the operator after a killed ``up``, timed; returns what each step showed."""
     seen: dict[str, object] = {}
     refused = fs.cli("up", "--yes", "--skip-preview", "--non-interactive")
-    seen["up_refused"] = refused.returncode != 0 and "currently locked" in refused.stdout + refused.stderr
+    said = refused.stdout + refused.stderr
+    assert refused.returncode != 0 and "currently locked" in said and "pulumi cancel" in said, said[-2000:]
+    seen["up_refused"] = True
     began = time.monotonic()
     cancel = fs.cli("cancel", "--yes")
     assert cancel.returncode == 0, cancel.stdout + cancel.stderr
