@@ -51,7 +51,6 @@ from typing import Any, Literal
 
 import pulumi
 
-from components.command_transport import node_command, node_result
 from components.containerd import NodeMirrorSpec, etc_hosts_line, harbor_authority, render_certs_files
 from components.node_script import ScriptParams, render_script
 from components.node_ssh import NodeContainerdConfig, NodePullCheck
@@ -232,6 +231,9 @@ class NodeMirror(pulumi.ComponentResource):
     def _command(self, name: str, targets: Sequence[SshTarget], key: pulumi.Input[str],
                  files: pulumi.Output[dict[str, str]], hosts_line: str | None, params: ScriptParams,
                  child: pulumi.ResourceOptions) -> pulumi.Output[dict[str, dict[str, Any]]]:
+        # Imported here: pulumi_command's SDK is needed only by this transport (it slows every program start).
+        from components.command_transport import node_command, node_result
+
         per_node = {}
         for node in targets:
             res = node_command(f"{name}-{node.name}", target=node, private_key=key, files=files, params=params,
