@@ -17,7 +17,7 @@ from components.prewarm import PrewarmError, warm_image
 from components.prewarm_resource import PrewarmProvider, PrewarmTarget
 from components.settings import SettingsError, validate
 from components.settings.prewarm import resolve
-from tests.unit.test_program_mocks import ROOT
+from tests.unit.test_program_mocks import FAKE_SECRETS, ROOT, by_type, run_program  # noqa: F401 - a fixture
 
 SECRETS = {"adminPassword": True, "sshPrivateKey": True}
 
@@ -68,6 +68,18 @@ def test_refused_entries_name_their_setting() -> None:
     off = _problems({"images": ["10.252.0.1:5000/a:v1"]}, proxyProject={"enabled": False},
                     replication={"enabled": True})
     assert "harbor-cache:prewarm.images[0]: upstream 'sandbox-upstream' has no proxy-cache project" in off
+
+
+def test_the_program_prewarms_after_the_upstreams_only_when_asked(run_program: Any) -> None:  # noqa: F811
+    assert by_type(run_program("sandbox"), "dynamic/prewarm:PrewarmImages") == []
+    resources = run_program("sandbox", prewarm={"images": [{"repository": "quickstart/hello", "tags": ["v1"]}],
+                                                "platforms": ["linux/arm64"], "failOnError": True})
+    (state,) = by_type(resources, "dynamic/prewarm:PrewarmImages")
+    assert state["targets"] == [{"image": "10.252.0.1:5000/quickstart/hello:v1", "project": "mif",
+                                 "upstream": "sandbox-upstream"}]
+    assert state["registry_url"] == "http://10.252.0.1:30002"  # Harbor's externalURL, as nodes reach it
+    assert state["platforms"] == ["linux/arm64"] and state["fail_on_error"] is True
+    assert state["username"] == "admin" and FAKE_SECRETS["adminPassword"] not in json.dumps(state)
 
 
 def test_harbor_names_of_a_target() -> None:
