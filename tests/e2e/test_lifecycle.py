@@ -476,7 +476,7 @@ def test_https_variant_certificate_drift_and_ca_through_stack_reference(life: Li
         (leaf,) = [c for c in certs if not c["spec"].get("isCA")]
         endpoint_ip = spec.host_addr
         assert endpoint_ip in leaf["spec"]["ipAddresses"]
-        # nginx serves the Secret the Certificate fills (the stand-in cert-manager issued it)
+        # nginx serves the Secret the Certificate fills (cert-manager's controller issued it)
         (nginx,) = [d for d in wiring.items(life.box.kube, "deployments", ns)
                     if d["metadata"]["name"] == "harbor-nginx"]
         mounted = [v["secret"]["secretName"] for v in nginx["spec"]["template"]["spec"]["volumes"]
