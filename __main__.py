@@ -8,6 +8,7 @@ import pulumi_kubernetes as k8s
 from components import specs
 from components.harbor import HarborRelease
 from components.helm import release
+from components.helm_recovery import recover_pending_release
 from components.kyverno import ImageRewrite
 from components.metrics import service_monitor_served, wants_service_monitor
 from components.nodes import NodeMirror
@@ -41,6 +42,10 @@ if settings.https and settings.harbor.install:
 # 2. Harbor itself (or an existing one with harbor.install: false).
 harbor = None
 if settings.harbor.install:
+    if not pulumi.runtime.is_dry_run():  # components/helm_recovery.py: a revision a killed run left pending
+        left = recover_pending_release(settings.kubeconfig, settings.harbor.namespace, settings.harbor.release_name)
+        if left:
+            pulumi.log.warn(left)
     service_monitor = wants_service_monitor(  # components/metrics.py: auto asks the cluster for the CRD
         settings.harbor.metrics.service_monitor, settings.harbor.metrics.enabled,
         lambda: service_monitor_served(settings.kubeconfig), pulumi.log.warn)
