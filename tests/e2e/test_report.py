@@ -1,12 +1,14 @@
 """The cache report after real pulls through the sandbox (issue 17), and Harbor's metrics with a ServiceMonitor.
 
-One private sandbox (HARBOR_CACHE_E2E_SUBNET, else 10.243) and one stack with a storage quota and
+One private sandbox (HARBOR_CACHE_E2E_SUBNET, else 10.243) and one stack with two upstreams (the sandbox's
+first registry, project mif, and its generic registry, project generic), a storage quota and
 ``harbor.metrics.enabled`` (``serviceMonitor: auto``, with a stand-in ServiceMonitor CRD in the cluster, so the
 program's discovery lookup finds it): ``pulumi up``, a second image pushed to the upstream, pulls through the
-cache on two nodes, then ``python -m components.report e2e --json`` (a separate process reading the stack with
-the pulumi CLI, as a person would) must count exactly those pulls, the images' bytes and the quota; the JSON
-follows docs/report.schema.json. The Harbor API is the double, which learns pulls from the pull path's log
-(docs/harbor-double.md, rows C1-C5).
+cache on two nodes and through the second upstream's project, then ``python -m components.report e2e --json``
+(a separate process reading the stack with the pulumi CLI, as a person would) must count exactly those pulls
+(the manifest GETs the pull path logged), the images' bytes and the quota, per upstream; the JSON follows
+docs/report.schema.json. The Harbor API is the double, which learns pulls from the pull path's log
+(docs/harbor-double.md, rows C1-C6).
 """
 
 from __future__ import annotations
@@ -35,11 +37,13 @@ from lab.project import StackFile, copy_project, ssh_keypair
 from lab.sandbox import Sandbox, SandboxSpec
 from lab.testbed import IMAGE_REPO, IMAGE_TAG
 from lab.testbed.image import build_oci_image
+from lab.testbed.upstreams import SANDBOX_UPSTREAMS
 from tests.support.requirements import require_engine, require_root
 
 pytestmark = pytest.mark.engine
 
 STACK = "e2e"
+GENERIC = SANDBOX_UPSTREAMS[1]  # a second upstream (docker-registry adapter) with its own project
 OTHER_REPO = "quickstart/other"
 LIMIT = 64 * 1024 * 1024
 SCHEMA = json.loads((ROOT / "docs" / "report.schema.json").read_text())
@@ -102,6 +106,8 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         values = box.stack_values("e2e", nodes=2)
         values["proxyProject"]["storageLimitBytes"] = LIMIT
         values["harbor"]["metrics"] = {"enabled": True, "serviceMonitorLabels": {"release": "prometheus"}}
+        values["upstreams"] = [{"name": "generic", "type": "docker-registry", "insecure": True,
+                                "url": GENERIC.url(spec.host_addr), "project": GENERIC.name}]
         StackFile(work, STACK).set(values)
         for key, value in (("adminPassword", password), ("upstreamSecretKey", "report-" + secrets.token_hex(8)),
                            ("sshPrivateKey", private_key)):
@@ -125,21 +131,21 @@ def _push(box: Sandbox, base: Path, repo: str, payload: bytes) -> None:
                    timeout=120)
 
 
-def _image_bytes(box: Sandbox, repo: str) -> int:
+def _image_bytes(box: Sandbox, repo: str, port: int = 5000) -> int:
     """Manifest + config + layers of the upstream's image, as Harbor sizes an artifact."""
-    resp = requests.get(f"http://{box.spec.host_addr}:5000/v2/{repo}/manifests/{IMAGE_TAG}",
+    resp = requests.get(f"http://{box.spec.host_addr}:{port}/v2/{repo}/manifests/{IMAGE_TAG}",
                         headers={"Accept": MANIFEST_TYPES}, timeout=10)
     resp.raise_for_status()
     manifest = resp.json()
     return len(resp.content) + int(manifest["config"]["size"]) + sum(int(x["size"]) for x in manifest["layers"])
 
 
-def _manifest_gets(log: list[dict[str, str]]) -> Counter[str]:
-    """Repositories whose manifest a node GOT (200) through the mif project: Harbor's pulls."""
+def _manifest_gets(log: list[dict[str, str]], project: str = "mif") -> Counter[str]:
+    """Repositories whose manifest a node GOT (200) through ``project``: Harbor's pulls."""
     found: Counter[str] = Counter()
     for r in log:
-        repo, sep, _ = r["path"].removeprefix("/v2/mif/").partition("/manifests/")
-        if r["method"] == "GET" and r["status"] == "200" and r["path"].startswith("/v2/mif/") and sep:
+        repo, sep, _ = r["path"].removeprefix(f"/v2/{project}/").partition("/manifests/")
+        if r["method"] == "GET" and r["status"] == "200" and r["path"].startswith(f"/v2/{project}/") and sep:
             found[repo] += 1
     return found
 
@@ -202,3 +208,25 @@ def test_metrics_on_and_a_service_monitor_because_the_crd_exists(run: Run) -> No
     assert monitor["metadata"]["labels"]["release"] == "prometheus"
     services = json.loads(run.box.kube.kubectl("get", "services", "-n", "harbor", "-o", "json").stdout)["items"]
     assert any(p.get("name") == "http-metrics" for s in services for p in s["spec"].get("ports", []))
+
+
+def test_each_upstream_is_reported_with_its_own_project(run: Run) -> None:
+    box = run.box
+    generic_image = f"{box.spec.host_addr}:{GENERIC.port}/{GENERIC.repo}:{IMAGE_TAG}"
+    served, log = box.pulled_through_cache("node2", generic_image, project=GENERIC.name)
+    assert served, log
+    gets = _manifest_gets(log, GENERIC.name)
+    report = run.report_json()
+    by_project = {u["project"]: u for u in report["upstreams"]}
+    assert set(by_project) == {"mif", GENERIC.name}
+    generic = by_project[GENERIC.name]
+    assert generic["hosts"] == [f"{box.spec.host_addr}:{GENERIC.port}"]
+    assert generic["registry"]["type"] == "docker-registry" and generic["registry"]["name"] == "generic"
+    assert (generic["repositories"], generic["artifacts"]) == (1, 1)
+    # Its image is byte for byte the bed's test image, which node2 already holds: containerd then only resolves
+    # the tag (HEAD) and GETs no manifest, which Harbor does not count as a pull. The count follows the log.
+    assert _top(generic) == {GENERIC.repo: gets[GENERIC.repo]}
+    assert any(r["path"].startswith(f"/v2/{GENERIC.name}/{GENERIC.repo}/manifests/") and r["status"] == "200"
+               for r in log)
+    assert generic["storage"]["used_bytes"] == _image_bytes(box, GENERIC.repo, GENERIC.port)
+    assert OTHER_REPO in _top(by_project["mif"]) and GENERIC.repo not in _top(by_project["mif"])
