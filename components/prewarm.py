@@ -152,6 +152,8 @@ class _Puller:
         self.session = requests.Session()
         self.token = ""
         self._ca_dir: Any = None
+        # Passed on every request: requests lets REQUESTS_CA_BUNDLE override a Session's own `verify`.
+        self.verify: bool | str = True
         if ca_pem:
             import tempfile
 
@@ -159,7 +161,7 @@ class _Puller:
             path = f"{self._ca_dir.name}/ca.crt"
             with open(path, "w", encoding="utf-8") as f:
                 f.write(ca_pem)
-            self.session.verify = path
+            self.verify = path
 
     def close(self) -> None:
         self.session.close()
@@ -178,7 +180,7 @@ class _Puller:
                 headers["Authorization"] = f"Bearer {self.token}"
             try:
                 resp = self.session.request(method, self.base + path, headers=headers, stream=stream,
-                                            timeout=(min(30.0, remaining), remaining))
+                                            verify=self.verify, timeout=(min(30.0, remaining), remaining))
             except requests.RequestException as exc:
                 raise PrewarmError(self.image, f"{method} {self.base}{path}: Harbor not reachable: "
                                                f"{exc.__class__.__name__}: {str(exc)[:300]}") from None
@@ -189,7 +191,7 @@ class _Puller:
             if resp.status_code >= 400:
                 if method == "HEAD":  # a HEAD's answer has no body: ask again for the error document
                     resp.close()
-                    resp = self.session.request("GET", self.base + path, headers=headers,
+                    resp = self.session.request("GET", self.base + path, headers=headers, verify=self.verify,
                                                 timeout=(min(30.0, remaining), remaining))
                     if resp.status_code < 400:
                         return resp
@@ -208,7 +210,8 @@ class _Puller:
                                            "check the credentials or that the project is public")
         query = {"service": fields.get("service", ""), "scope": f"repository:{self.repo}:pull"}
         try:
-            resp = self.session.get(fields["realm"], params=query, auth=self.credentials, timeout=30.0)
+            resp = self.session.get(fields["realm"], params=query, auth=self.credentials,
+                                    verify=self.verify, timeout=30.0)
         except requests.RequestException as exc:
             raise PrewarmError(self.image, f"the token realm {fields['realm']} is not reachable from here: "
                                            f"{exc.__class__.__name__}: {str(exc)[:300]}") from None

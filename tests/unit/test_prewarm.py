@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import ssl
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,6 +18,7 @@ from components.prewarm import PrewarmError, warm_image
 from components.prewarm_resource import PrewarmProvider, PrewarmTarget
 from components.settings import SettingsError, validate
 from components.settings.prewarm import resolve
+from lab.kube.pki import make_pki
 from tests.unit.test_program_mocks import FAKE_SECRETS, ROOT, by_type, run_program  # noqa: F401 - a fixture
 
 SECRETS = {"adminPassword": True, "sshPrivateKey": True}
@@ -184,6 +186,22 @@ def test_token_flow_manifest_and_blobs(registry: Scripted) -> None:
     assert pulls[0] == ("HEAD", "/v2/mif/quickstart/hello/manifests/v1")  # as containerd asks: HEAD by tag first
     assert ("GET", f"/v2/mif/quickstart/hello/blobs/{_d(LAYER)}") in pulls
     assert pulls[-1] == ("HEAD", "/v2/mif/quickstart/hello/manifests/v1")  # links the tag once stored
+
+
+def test_harbor_ca_is_trusted_whatever_requests_ca_bundle_says(
+        registry: Scripted, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # requests lets REQUESTS_CA_BUNDLE override a Session's `verify`; Harbor's own CA must still be the one used.
+    make_pki(tmp_path)
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(tmp_path / "apiserver.crt", tmp_path / "apiserver.key")
+    registry.server.socket = tls.wrap_socket(registry.server.socket, server_side=True)
+    registry.url = registry.url.replace("http://", "https://")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", ssl.get_default_verify_paths().openssl_cafile)
+    warmed = warm_image(registry.url, "mif", "quickstart/hello", "v1",
+                        ca_pem=(tmp_path / "ca.crt").read_text(), credentials=("admin", "pw"))
+    assert warmed.digest == _d(MANIFEST)
+    with pytest.raises(PrewarmError, match="CERTIFICATE_VERIFY_FAILED"):
+        warm_image(registry.url, "mif", "quickstart/hello", "v1")
 
 
 def test_errors_name_the_image_and_the_answer(registry: Scripted) -> None:
