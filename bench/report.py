@@ -53,7 +53,9 @@ def machine_line(data: dict[str, Any]) -> str:
 
 def section(data: dict[str, Any], charts: list[Path]) -> str:
     """The README's results section: machine, targets, the pull matrix (charts and table), every figure."""
-    parts = [machine_line(data), "", "### Targets", "", targets(data)]
+    when = ", ".join(f"{name} {entry.get('started', '?')} to {entry.get('finished', '?')}"
+                     for name, entry in data.get("benchmarks", {}).items())
+    parts = [machine_line(data), "", f"Measured (UTC): {when}.", "", "### Targets", "", targets(data)]
     matrix = data.get("benchmarks", {}).get("matrix")
     if matrix:
         from bench.matrix_figures import table as matrix_table

@@ -62,5 +62,6 @@ def test_node_provider_configure_widens_the_pool(server: tuple[grpc.Server, int,
     from components.node_ssh import NodeContainerdConfigProvider
 
     _, port, _ = server
-    NodeContainerdConfigProvider().configure(ConfigureRequest(Config({"harbor-cache:sshPrivateKey": "k"}, "harbor-cache")))
+    config = Config({"harbor-cache:sshPrivateKey": "k"}, "harbor-cache")
+    NodeContainerdConfigProvider().configure(ConfigureRequest(config))
     assert _call_all(port) == [b"together"] * CALLS
