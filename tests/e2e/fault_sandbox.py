@@ -22,11 +22,11 @@ from pulumi import automation as auto
 
 from lab.engine import engine_env, python_project, stack
 from lab.paths import TOOLS_BIN
-from lab.processes import free_port
 from lab.project import StackFile, copy_project, ssh_keypair
-from lab.sandbox import Sandbox, SandboxSpec
+from lab.sandbox import Sandbox
 from tests.support.lifecycle import certs_tree
 from tests.support.requirements import require_engine, require_kube, require_root
+from tests.support.sandboxes import private_spec
 
 HARBORS_OWN_PROJECT = "library"
 
@@ -93,9 +93,7 @@ def fault_stack(base: Path, name: str, nodes: int = 2, **overrides: Any) -> Iter
     require_root()
     private_key, public_key = ssh_keypair(base)
     password = "Fault-admin-7" + secrets.token_urlsafe(12)  # Harbor: an upper, a lower, a digit
-    spec = SandboxSpec(dir=str(base / "sandbox"), admin_password=password,
-                       subnet=os.environ.get("HARBOR_CACHE_E2E_SUBNET", "10.244"), double_port=free_port(),
-                       control_port=free_port(), flavors=["1.6"] * nodes, authorized_keys=[public_key])
+    spec = private_spec(base, "10.244", password, public_key, flavors=["1.6"] * nodes)
     box = Sandbox(spec)
     st: auto.Stack | None = None
     try:

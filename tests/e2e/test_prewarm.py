@@ -10,7 +10,6 @@ the upstream's answer, and the stack still succeeds.
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,12 +20,12 @@ import pytest
 from pulumi import automation as auto
 
 from lab.engine import engine_env, python_project, stack
-from lab.processes import free_port
 from lab.project import StackFile, copy_project, ssh_keypair
-from lab.sandbox import Sandbox, SandboxSpec
+from lab.sandbox import Sandbox
 from lab.testbed.commands import run
 from lab.testbed.image import build_oci_image
 from tests.support.requirements import require_engine, require_root
+from tests.support.sandboxes import private_spec
 
 pytestmark = pytest.mark.engine
 
@@ -74,9 +73,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     base = tmp_path_factory.mktemp("prewarm")
     private_key, public_key = ssh_keypair(base)
     password = "Prewarm-" + secrets.token_urlsafe(12)
-    spec = SandboxSpec(dir=str(base / "sandbox"), admin_password=password,
-                       subnet=os.environ.get("HARBOR_CACHE_E2E_SUBNET", "10.245"), double_port=free_port(),
-                       control_port=free_port(), authorized_keys=[public_key])
+    spec = private_spec(base, "10.245", password, public_key)
     box = Sandbox(spec)
     st: auto.Stack | None = None
     try:

@@ -32,13 +32,13 @@ from pulumi import automation as auto
 
 from lab.engine import engine_env, python_project, stack
 from lab.paths import ROOT
-from lab.processes import free_port
 from lab.project import StackFile, copy_project, ssh_keypair
-from lab.sandbox import Sandbox, SandboxSpec
+from lab.sandbox import Sandbox
 from lab.testbed import IMAGE_REPO, IMAGE_TAG
 from lab.testbed.image import build_oci_image
 from lab.testbed.upstreams import SANDBOX_UPSTREAMS
 from tests.support.requirements import require_engine, require_root
+from tests.support.sandboxes import private_spec
 
 pytestmark = pytest.mark.engine
 
@@ -88,9 +88,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     base = tmp_path_factory.mktemp("report")
     private_key, public_key = ssh_keypair(base)
     password = "Report-admin-" + secrets.token_urlsafe(12)
-    spec = SandboxSpec(dir=str(base / "sandbox"), admin_password=password,
-                       subnet=os.environ.get("HARBOR_CACHE_E2E_SUBNET", "10.243"), double_port=free_port(),
-                       control_port=free_port(), authorized_keys=[public_key])
+    spec = private_spec(base, "10.243", password, public_key)
     box = Sandbox(spec)
     st: auto.Stack | None = None
     try:

@@ -15,7 +15,6 @@ through its own project -> refresh finds nothing changed -> removing one upstrea
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,13 +26,13 @@ from pulumi import automation as auto
 
 from components.rules import DOCKER_HUB_HOST, DOCKER_HUB_URL, OFFICIAL_NAMESPACE, image_registry
 from lab.engine import engine_env, python_project, stack
-from lab.processes import free_port
 from lab.project import StackFile, copy_project, ssh_keypair
-from lab.sandbox import Sandbox, SandboxSpec
+from lab.sandbox import Sandbox
 from lab.testbed import IMAGE_REPO, IMAGE_TAG
 from lab.testbed.upstreams import SANDBOX_UPSTREAMS
 from tests.support.lifecycle import hosts_toml
 from tests.support.requirements import require_engine, require_root
+from tests.support.sandboxes import private_spec
 
 pytestmark = pytest.mark.engine
 
@@ -121,9 +120,7 @@ def ups(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Upstreams]:
     base = tmp_path_factory.mktemp("upstreams")
     private_key, public_key = ssh_keypair(base)
     password = "Up-admin-1" + secrets.token_urlsafe(12)
-    spec = SandboxSpec(dir=str(base / "sandbox"), admin_password=password,
-                       subnet=os.environ.get("HARBOR_CACHE_E2E_SUBNET", "10.242"), double_port=free_port(),
-                       control_port=free_port(), flavors=["1.6"], authorized_keys=[public_key])
+    spec = private_spec(base, "10.242", password, public_key, flavors=["1.6"])
     box = Sandbox(spec)
     st: auto.Stack | None = None
     run: Upstreams | None = None
