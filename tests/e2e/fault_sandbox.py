@@ -26,7 +26,7 @@ from lab.project import StackFile, copy_project, ssh_keypair
 from lab.sandbox import Sandbox
 from tests.support.lifecycle import certs_tree
 from tests.support.requirements import require_engine, require_kube, require_root
-from tests.support.sandboxes import private_spec
+from tests.support.sandboxes import admin_password, private_spec
 
 HARBORS_OWN_PROJECT = "library"
 
@@ -92,7 +92,7 @@ def fault_stack(base: Path, name: str, nodes: int = 2, **overrides: Any) -> Iter
     require_kube()
     require_root()
     private_key, public_key = ssh_keypair(base)
-    password = "Fault-admin-7" + secrets.token_urlsafe(12)  # Harbor: an upper, a lower, a digit
+    password = admin_password("fault")
     spec = private_spec(base, "10.244", password, public_key, flavors=["1.6"] * nodes)
     box = Sandbox(spec)
     st: auto.Stack | None = None

@@ -12,7 +12,6 @@ tests/e2e/test_harbor_faults.py.)
 
 from __future__ import annotations
 
-import secrets
 import subprocess
 import time
 from pathlib import Path
@@ -26,6 +25,7 @@ from lab.kube import LocalKube
 from lab.paths import TOOLS_BIN
 from lab.project import StackFile, copy_project
 from tests.support.requirements import require_engine
+from tests.support.sandboxes import admin_password
 
 pytestmark = pytest.mark.engine
 PROGRAM = Path(__file__).parent / "faults_program"
@@ -80,7 +80,7 @@ def test_harbor_503_for_60s_then_recovers(tmp_path: Path, local_kube: LocalKube)
     require_engine()
     from pulumi import automation as auto
 
-    password = "faults-admin-" + secrets.token_urlsafe(12)
+    password = admin_password("faults")
     with HarborDouble(password) as double, FakeUpstream() as upstream:
         work = copy_project(tmp_path / "program")
         backend = tmp_path / "state"

@@ -10,7 +10,6 @@ small stack) creates its registry with an empty basic credential.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ from lab.harbor_double import HarborDouble
 from lab.harbor_double.fake_upstream import FakeUpstream
 from lab.kube import LocalKube
 from lab.project import StackFile, copy_project
+from tests.support.sandboxes import admin_password
 
 pytestmark = pytest.mark.engine
 
@@ -92,7 +92,7 @@ def _writes(double: HarborDouble) -> int:
 @pytest.fixture(scope="module")
 def faults(tmp_path_factory: pytest.TempPathFactory, local_kube: LocalKube) -> Iterator[Faults]:
     base = tmp_path_factory.mktemp("faults")
-    password = "faults-admin-" + secrets.token_urlsafe(12)
+    password = admin_password("faults")
     with HarborDouble(password) as double, FakeUpstream() as upstream:
         work = copy_project(base / "program")
         backend = base / "state"

@@ -25,7 +25,7 @@ from lab.sandbox import Sandbox
 from lab.testbed.commands import run
 from lab.testbed.image import build_oci_image
 from tests.support.requirements import require_engine, require_root
-from tests.support.sandboxes import private_spec
+from tests.support.sandboxes import admin_password, private_spec
 
 pytestmark = pytest.mark.engine
 
@@ -72,7 +72,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     require_root()
     base = tmp_path_factory.mktemp("prewarm")
     private_key, public_key = ssh_keypair(base)
-    password = "Prewarm-" + secrets.token_urlsafe(12)
+    password = admin_password("prewarm")
     spec = private_spec(base, "10.245", password, public_key)
     box = Sandbox(spec)
     st: auto.Stack | None = None

@@ -38,7 +38,7 @@ from lab.testbed import IMAGE_REPO, IMAGE_TAG
 from lab.testbed.image import build_oci_image
 from lab.testbed.upstreams import SANDBOX_UPSTREAMS
 from tests.support.requirements import require_engine, require_root
-from tests.support.sandboxes import private_spec
+from tests.support.sandboxes import admin_password, private_spec
 
 pytestmark = pytest.mark.engine
 
@@ -87,7 +87,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     require_root()
     base = tmp_path_factory.mktemp("report")
     private_key, public_key = ssh_keypair(base)
-    password = "Report-admin-" + secrets.token_urlsafe(12)
+    password = admin_password("report")
     spec = private_spec(base, "10.243", password, public_key)
     box = Sandbox(spec)
     st: auto.Stack | None = None

@@ -12,7 +12,6 @@ by kube-controller-manager).
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +29,7 @@ from lab.paths import harbor_chart
 from lab.project import StackFile, copy_project
 from lab.sandbox.box import chart_values
 from tests.support import chart_wiring as wiring
+from tests.support.sandboxes import admin_password
 
 pytestmark = pytest.mark.engine
 
@@ -117,7 +117,7 @@ def _core(kube: LocalKube) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def upgrade(tmp_path_factory: pytest.TempPathFactory, local_kube: LocalKube) -> Iterator[Upgrade]:
     base = tmp_path_factory.mktemp("upgrade")
-    password = "Upgrade-admin-1" + secrets.token_urlsafe(12)  # Harbor's password rule: an upper, a lower, a digit
+    password = admin_password("upgrade")
     with HarborDouble(password) as double, FakeUpstream() as upstream:
         work = copy_project(base / "program")
         (base / "state").mkdir()

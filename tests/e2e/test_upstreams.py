@@ -15,7 +15,6 @@ through its own project -> refresh finds nothing changed -> removing one upstrea
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +31,7 @@ from lab.testbed import IMAGE_REPO, IMAGE_TAG
 from lab.testbed.upstreams import SANDBOX_UPSTREAMS
 from tests.support.lifecycle import hosts_toml
 from tests.support.requirements import require_engine, require_root
-from tests.support.sandboxes import private_spec
+from tests.support.sandboxes import admin_password, private_spec
 
 pytestmark = pytest.mark.engine
 
@@ -119,7 +118,7 @@ def ups(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Upstreams]:
     require_root()
     base = tmp_path_factory.mktemp("upstreams")
     private_key, public_key = ssh_keypair(base)
-    password = "Up-admin-1" + secrets.token_urlsafe(12)
+    password = admin_password("upstreams")
     spec = private_spec(base, "10.242", password, public_key, flavors=["1.6"])
     box = Sandbox(spec)
     st: auto.Stack | None = None
