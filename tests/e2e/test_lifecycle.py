@@ -37,6 +37,7 @@ from lab.testbed import IMAGE_REPO, IMAGE_TAG
 from tests.support import chart_wiring as wiring
 from tests.support.lifecycle import Timings, certs_tree, containerd_pids, hosts_toml
 from tests.support.requirements import require_engine, require_root
+from tests.support.sandboxes import admin_password
 
 pytestmark = pytest.mark.engine
 
@@ -117,7 +118,7 @@ def life(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lifecycle]:
     require_root()
     base = tmp_path_factory.mktemp("e2e")
     private_key, public_key = ssh_keypair(base)
-    password = "E2e-admin-" + secrets.token_urlsafe(12)  # Harbor's password rule: an upper, a lower, a digit
+    password = admin_password("e2e")
     upstream_secret = "e2e-upstream-" + secrets.token_urlsafe(16)
     spec = SandboxSpec(dir=str(base / "sandbox"), admin_password=password, subnet=_free_subnet(),
                        double_port=free_port(), control_port=free_port(), authorized_keys=[public_key])
