@@ -1,8 +1,10 @@
 """``HarborUpstream``: the upstream registry in Harbor and the projects that serve its images.
 
-Wiring: ``Registry`` (e.g. Amazon ECR) → a proxy-cache ``Project`` (pull-through) and/or a plain ``Project``
-filled by a ``ReplicationPolicy`` (images present before anyone asks). A proxy-cache project cannot be a
-replication destination (DOMAIN.md S7), so the two are separate projects.
+Wiring: ``Registry`` (e.g. Amazon ECR) → a proxy-cache ``Project`` (pull-through) with its ``ProjectRetention``
+and/or a plain ``Project`` filled by a ``ReplicationPolicy`` (images present before anyone asks). A proxy-cache
+project cannot be a replication destination (DOMAIN.md S7), so the two are separate projects. Every proxy-cache
+project gets a ``ProjectRetention`` (Harbor gives it a 7-day rule, which ``retention_days`` None turns off); a
+plain project only with ``retention_days``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from components.harbor_api.endpoint import HarborEndpoint
 from components.harbor_api.project import Project
 from components.harbor_api.registry import Registry
 from components.harbor_api.replication import ReplicationPolicy
+from components.harbor_api.retention import ProjectRetention
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,8 @@ class HarborUpstream(pulumi.ComponentResource):
     replica_project_name: pulumi.Output[str | None]
     policy_id: pulumi.Output[int | None]
     last_replication_status: pulumi.Output[str | None]
+    retentions: list[ProjectRetention]
+    """The projects' retention resources (not stack outputs)."""
 
     def __init__(
         self, name: str, args: HarborUpstreamArgs, opts: pulumi.ResourceOptions | None = None
@@ -112,6 +117,7 @@ class HarborUpstream(pulumi.ComponentResource):
         self.proxy_project_id = self.proxy_project_name = none
         self.replica_project_id = self.replica_project_name = none
         self.policy_id = self.last_replication_status = none
+        self.retentions = []
 
         if args.proxy is not None:
             p = args.proxy
@@ -123,10 +129,12 @@ class HarborUpstream(pulumi.ComponentResource):
                 registry_id=registry.registry_id,
                 storage_limit=p.storage_limit,
                 proxy_speed_kb=p.proxy_speed_kb,
-                retention_days=p.retention_days,
                 force_destroy=p.force_destroy,
                 opts=child,
             )
+            self.retentions.append(ProjectRetention(
+                f"{name}-proxy-retention", harbor=harbor, project_id=proxy.project_id, project_name=proxy.name,
+                days=p.retention_days, opts=child))
             self.proxy_project_id = proxy.project_id
             self.proxy_project_name = proxy.name
             self._warn(proxy)
@@ -139,10 +147,13 @@ class HarborUpstream(pulumi.ComponentResource):
                 name=r.project_name,
                 public=r.public,
                 storage_limit=r.storage_limit,
-                retention_days=r.retention_days,
                 force_destroy=r.force_destroy,
                 opts=child,
             )
+            if r.retention_days:
+                self.retentions.append(ProjectRetention(
+                    f"{name}-replica-retention", harbor=harbor, project_id=replica.project_id,
+                    project_name=replica.name, days=r.retention_days, opts=child))
             policy = ReplicationPolicy(
                 f"{name}-replication",
                 harbor=harbor,

@@ -1,9 +1,11 @@
 """``Project``: a Harbor project, a proxy cache of ``registry_id`` or, without it, a plain project.
 
-Type token ``pulumi-python:dynamic/harbor:Project``. Harbor keeps a project's settings in three places: the
-project's metadata (``public``, ``proxy_speed_kb``, as strings), its quota (``/quotas``) and its retention policy
-(``/retentions``, components/harbor_api/retention.py), so this provider reads and writes them by hand rather
-than through ``harbor`` paths in its specs.
+Type token ``pulumi-python:dynamic/harbor:Project``. Harbor keeps a project's settings in two places: the
+project's metadata (``public``, ``proxy_speed_kb``, as strings) and its quota (``/quotas``), so this provider
+reads and writes them by hand rather than through ``harbor`` paths in its specs. Its retention policy is a
+resource of its own (``ProjectRetention``, components/harbor_api/retention.py), so a refresh of either is one GET;
+a state written when the project owned its retention (``retention_days``, ``retention_id``) drops those in an
+update that writes nothing to Harbor.
 
 Before a proxy-cache project is created, its registry is read: a missing one or a type the chart does not permit
 for proxy caching would be Harbor's 500. After an unconfirmed create the project is looked up by name
@@ -19,7 +21,7 @@ from typing import Annotated, Any, Required, TypedDict, Unpack
 from urllib.parse import quote
 
 import pulumi
-from pulumi.dynamic import CreateResult, ReadResult, Resource, UpdateResult
+from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, UpdateResult
 
 from components import rules
 from components.dynamic import plain, plain_props
@@ -30,7 +32,6 @@ from components.harbor_api.diagnosis import CORE_LOG, jobservice_hint
 from components.harbor_api.errors import HarborApiError, HarborError, HarborPreconditionFailedError
 from components.harbor_api.fields import Endpoint, Flag, Text, Whole
 from components.harbor_api.registry import PROXY_CACHE_TYPES
-from components.harbor_api.retention import default_retention_days, retention_days, write_retention
 from components.harbor_api.schema import Checker, Options, Schema
 from components.harbor_api.setting_names import UPSTREAM_TYPE, Settings, label
 from components.harbor_api.writes import create_once
@@ -51,16 +52,16 @@ class ProjectInputs(TypedDict, total=False):
         Whole(default=-1, minimum=-1, maximum=STORAGE_LIMIT_MAX, maximum_why=" (1024 TB, Harbor's limit)"),
     ]
     proxy_speed_kb: Annotated[pulumi.Input[int], Whole(default=-1, minimum=-1)]
-    # Omitted: what Harbor does (7 days on proxy projects, none on plain ones); None or 0: off.
-    retention_days: Annotated[pulumi.Input[int] | None, Whole(default=0, minimum=0, absent=default_retention_days)]
     force_destroy: Annotated[pulumi.Input[bool], Flag(default=False)]
 
 
 SCHEMA = Schema(
     ProjectInputs,
     id_output="project_id",
-    outputs=("project_id", "retention_id", "adopted", "quota_enforced", "warnings"),
+    outputs=("project_id", "adopted", "quota_enforced", "warnings"),
 )
+RETENTION_KEYS = ("retention_days", "retention_id")
+"""What a project's state held before retention became ``ProjectRetention``: dropped by the next update."""
 
 
 def _metadata(p: Mapping[str, Any]) -> dict[str, str]:
@@ -95,7 +96,7 @@ def _quota(client: HarborClient, pid: int) -> dict[str, Any] | None:
 def _read_project(
     client: HarborClient, pid: int, props: Mapping[str, Any], *, all_parts: bool = True
 ) -> dict[str, Any] | None:
-    """Live project fields in check()'s shape (plus ``retention_id``, ``metadata``, ``quota``, ``policy``).
+    """Live project fields in check()'s shape (plus ``metadata`` and ``quota``).
 
     With ``all_parts=False`` (refresh) only what the state depends on is read: the quota only when a storage
     limit is set. Without one, ``quota_enforced`` keeps what the state says, and a limit set by hand in Harbor
@@ -111,28 +112,19 @@ def _read_project(
     else:  # no limit set: nothing to compare; whether Harbor keeps a quota stays what the state says
         quota = _UNREAD_QUOTA if props.get("quota_enforced", True) else None
     storage = (quota or {}).get("hard", {}).get("storage", props.get("storage_limit", -1))
-    retention_id = meta.get("retention_id") or None
-    policy = (
-        client.get(f"/retentions/{int(retention_id)}", f"read retention of project {pid}")
-        if retention_id
-        else None
-    )
     return {
         "name": project.get("name", ""),
         "public": meta.get("public") == "true",
         "registry_id": registry_id,
         "storage_limit": int(storage),
         "proxy_speed_kb": int(meta.get("proxy_speed_kb", -1)) if registry_id else -1,
-        "retention_days": retention_days(policy),
-        "retention_id": as_int(retention_id),
         "metadata": meta,
         "quota": quota,
-        "policy": policy,
     }
 
 
 def _converge(client: HarborClient, pid: int, p: Mapping[str, Any]) -> None:
-    """Make metadata, quota and retention of project ``pid`` what ``p`` asks, touching only what differs."""
+    """Make metadata and quota of project ``pid`` what ``p`` asks, touching only what differs."""
     name = p["name"]
     live = _read_project(client, pid, p)
     if live is None:
@@ -151,9 +143,6 @@ def _converge(client: HarborClient, pid: int, p: Mapping[str, Any]) -> None:
             {"hard": {"storage": limit}},
             f"set storage quota of project '{name}'",
         )
-    days = int(p.get("retention_days") or 0)
-    if live["retention_days"] != days:
-        write_retention(client, pid, name, live["policy"], days)
 
 
 def _empty_project(client: HarborClient, name: str) -> None:
@@ -195,7 +184,6 @@ def _outs(
     return SCHEMA.outs(
         inputs,
         project_id=pid,
-        retention_id=live.get("retention_id"),
         adopted=bool(adopted),
         quota_enforced=live.get("quota") is not None,
         warnings=_quota_warnings(live, props),
@@ -234,7 +222,7 @@ def _explain_create(client: HarborClient, props: Mapping[str, Any]) -> str:
 
 
 class ProjectProvider(HarborProvider):
-    """CRUD for ``/projects``, its storage quota (``/quotas``) and its retention rule (``/retentions``)."""
+    """CRUD for ``/projects`` and its storage quota (``/quotas``)."""
 
     schema = SCHEMA
     path = "/projects"
@@ -257,6 +245,15 @@ class ProjectProvider(HarborProvider):
             c.fail("proxy_speed_kb", rules.proxy_speed_problem(speed))
         if c.out["registry_id"] is None and c.known("proxy_speed_kb") and speed != -1:
             c.fail("proxy_speed_kb", "applies only to a proxy-cache project (set registry_id)")
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        result = self.schema.diff(olds, news)
+        dropped = [k for k in RETENTION_KEYS if k in olds]
+        if not dropped:
+            return result
+        # A state from before ProjectRetention: an update in place that drops them (update writes nothing for them).
+        return DiffResult(changes=True, replaces=result.replaces, stables=result.stables,
+                          delete_before_replace=result.delete_before_replace)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         props = plain_props(props)
@@ -331,14 +328,12 @@ class Project(Resource, module="harbor", name="Project"):
 
     Inputs (:class:`ProjectInputs`): ``harbor``, ``name`` and ``registry_id`` (a change of either replaces),
     ``public``, ``storage_limit`` (bytes, -1 unlimited), ``proxy_speed_kb`` (proxy only, -1 unlimited),
-    ``retention_days`` (the nDaysSinceLastPull rule; default 7 for proxy projects as Harbor does, 0 for
-    plain ones; ``None``/0 turns it off), ``force_destroy`` (delete repositories before the project).
-    Outputs: those plus ``project_id``, ``retention_id``, ``adopted``, ``quota_enforced`` (False when Harbor
+    ``force_destroy`` (delete repositories before the project). Its retention is ``ProjectRetention``.
+    Outputs: those plus ``project_id``, ``adopted``, ``quota_enforced`` (False when Harbor
     keeps no quota: its ``quota_per_project_enable`` is off) and ``warnings`` (what to tell the user).
     """
 
     project_id: pulumi.Output[int]
-    retention_id: pulumi.Output[int | None]
     quota_enforced: pulumi.Output[bool]
     warnings: pulumi.Output[list[str]]
     name: pulumi.Output[str]

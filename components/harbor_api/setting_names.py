@@ -42,8 +42,11 @@ PROXY_PROJECT: Settings = {
     "public": "proxyProject.public",
     "storage_limit": "proxyProject.storageLimitBytes",
     "proxy_speed_kb": "proxyProject.speedKb",
-    "retention_days": "proxyProject.retentionDays",
     "force_destroy": "proxyProject.forceDestroy",
+}
+PROJECT_RETENTION: Settings = {
+    "harbor": _ENDPOINT,
+    "days": "proxyProject.retentionDays",
 }
 REPLICA_PROJECT: Settings = {
     "harbor": _ENDPOINT,

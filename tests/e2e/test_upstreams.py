@@ -226,7 +226,8 @@ def test_removing_one_upstream_deletes_only_its_resources(ups: Upstreams) -> Non
     before = ups.harbor()
     ups.config.edit(lambda values: values.update(upstreams=values["upstreams"][:1]))
     assert ups.preview() == {
-        "delete": ["upstream-generic", "upstream-generic-proxy", "upstream-generic-registry"],
+        "delete": ["upstream-generic", "upstream-generic-proxy", "upstream-generic-proxy-retention",
+                   "upstream-generic-registry"],
         "update": ["nodes-node1"]}  # its hosts.toml goes
     ups.up()
     after = ups.harbor()

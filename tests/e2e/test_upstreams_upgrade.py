@@ -3,9 +3,11 @@
 The program as it was at OLD_PROGRAM (the commit before many upstreams; `git archive` of it) runs `pulumi up` on a
 single-upstream stack (Harbor not installed: the API is an in-process :class:`HarborDouble`, whose live upstream
 check pings loopback ``FakeUpstream``s). Then today's program takes over the same stack and state, in file order:
-its preview has no changes at all -> adding an upstream to `upstreams` creates only that upstream's three resources
-and leaves the original registry and project (same Harbor ids) alone -> removing it deletes only those three ->
-destroy.
+its preview creates only the proxy project's retention (its own resource since issue 20; it adopts the policy the
+old program kept through the project) and updates the project in place (dropping the retention it no longer owns),
+and `up` writes nothing to Harbor: same registry, project and retention policy ids -> adding an upstream to
+`upstreams` creates only that upstream's four resources and leaves the original ones alone -> removing it deletes
+only those four -> destroy.
 """
 
 from __future__ import annotations
@@ -72,10 +74,19 @@ class Upgrade:
             pytest.fail(f"pulumi up failed:\n{_tail(str(exc))}")
 
     def harbor(self) -> dict[str, Any]:
-        """Harbor's registries and projects (name -> id), as the double holds them."""
+        """Harbor's registries and projects (name -> id) and retention policies (project name -> the ids of the
+        policies scoped to it), as the double holds them."""
         state = self.double.state
+        projects = {p["project_id"]: p["name"] for p in state["projects"].values() if p["name"] != "library"}
+        retentions: dict[str, list[int]] = {}
+        for rid, policy in sorted(state["retentions"].items()):
+            retentions.setdefault(projects.get(policy["scope"]["ref"], "?"), []).append(rid)
         return {"registries": {r["name"]: r["id"] for r in state["registries"].values()},
-                "projects": {p["name"]: p["project_id"] for p in state["projects"].values() if p["name"] != "library"}}
+                "projects": {name: pid for pid, name in projects.items()}, "retentions": retentions}
+
+    def writes(self) -> int:
+        """Requests to Harbor that are not reads (GET, HEAD), so far."""
+        return sum(n for key, n in self.double.counts.items() if key.split(" ", 1)[0] not in ("GET", "HEAD"))
 
 
 def _tail(text: str, lines: int = 60) -> str:
@@ -131,13 +142,20 @@ def upgrade(tmp_path_factory: pytest.TempPathFactory, local_kube: LocalKube) -> 
         assert not double.state["registries"], double.state["registries"]
 
 
-def test_todays_program_changes_nothing_in_a_stack_the_old_one_wrote(upgrade: Upgrade) -> None:
+def test_todays_program_adopts_the_retention_and_changes_nothing_in_harbor(upgrade: Upgrade) -> None:
     upgrade.before = upgrade.harbor()
     assert upgrade.before == {"registries": {"old-upstream": upgrade.before["registries"]["old-upstream"]},
-                              "projects": {"mif": upgrade.before["projects"]["mif"]}}
-    assert upgrade.preview() == {}
+                              "projects": {"mif": upgrade.before["projects"]["mif"]},
+                              "retentions": {"mif": upgrade.before["retentions"]["mif"]}}
+    assert len(upgrade.before["retentions"]["mif"]) == 1
+    # The retention became a resource of its own (issue 20): created by adopting the project's policy; the project
+    # is updated in place only to drop the retention inputs from its state. Nothing is replaced or deleted.
+    assert upgrade.preview() == {"create": ["upstream-proxy-retention"], "update": ["upstream-proxy"]}
+    writes = upgrade.writes()
     upgrade.up()
-    assert upgrade.harbor() == upgrade.before
+    assert upgrade.harbor() == upgrade.before  # one policy for the project, with the same id
+    assert upgrade.writes() == writes  # adopting 7 days (the old program's value) writes nothing
+    assert upgrade.preview() == {}
     outputs = upgrade.stack.outputs()
     assert outputs["imagePrefixes"].value == {upgrade.config.values()["upstream"]["url"].split("//")[1]:
                                               f"{upgrade.double.url.split('//')[1]}/mif"}
@@ -145,16 +163,19 @@ def test_todays_program_changes_nothing_in_a_stack_the_old_one_wrote(upgrade: Up
 
 def test_adding_an_upstream_creates_only_its_own_resources(upgrade: Upgrade) -> None:
     upgrade.config.set({"upstreams": [{**EXTRA, "url": upgrade.extra_url}]})
-    assert upgrade.preview() == {"create": ["upstream-extra", "upstream-extra-proxy", "upstream-extra-registry"]}
+    assert upgrade.preview() == {"create": ["upstream-extra", "upstream-extra-proxy", "upstream-extra-proxy-retention",
+                                            "upstream-extra-registry"]}
     upgrade.up()
     now = upgrade.harbor()
     assert now["registries"]["old-upstream"] == upgrade.before["registries"]["old-upstream"]
     assert now["projects"]["mif"] == upgrade.before["projects"]["mif"]
+    assert now["retentions"]["mif"] == upgrade.before["retentions"]["mif"] and len(now["retentions"]["extra"]) == 1
     assert set(now["registries"]) == {"old-upstream", "extra"} and set(now["projects"]) == {"mif", "extra"}
 
 
 def test_removing_it_deletes_only_its_own_resources(upgrade: Upgrade) -> None:
     upgrade.config.set({"upstreams": []})
-    assert upgrade.preview() == {"delete": ["upstream-extra", "upstream-extra-proxy", "upstream-extra-registry"]}
+    assert upgrade.preview() == {"delete": ["upstream-extra", "upstream-extra-proxy", "upstream-extra-proxy-retention",
+                                            "upstream-extra-registry"]}
     upgrade.up()
     assert upgrade.harbor() == upgrade.before

@@ -31,6 +31,7 @@ from components.harbor_api.errors import (
 from components.harbor_api.project import STORAGE_LIMIT_MAX, ProjectProvider
 from components.harbor_api.registry import HARBOR_ADAPTER_TYPES, PROXY_CACHE_TYPES, RegistryProvider
 from components.harbor_api.replication import ReplicationPolicyProvider
+from components.harbor_api.retention import ProjectRetentionProvider
 from lab.harbor_double import HarborDouble
 from tests.provider.conftest import ECR_URL, configured
 from tests.provider.worlds import fake_upstream, healthy_world  # noqa: F401 (fixtures)
@@ -53,6 +54,11 @@ def projects() -> ProjectProvider:
 @pytest.fixture
 def policies() -> ReplicationPolicyProvider:
     return configured(ReplicationPolicyProvider)
+
+
+@pytest.fixture
+def retentions() -> ProjectRetentionProvider:
+    return configured(ProjectRetentionProvider)
 
 
 def _checked(provider: Any, harbor: dict[str, Any], **news: Any) -> dict[str, Any]:
@@ -272,17 +278,20 @@ def test_lost_project_create_converges_to_one(
     double.lose_response("POST /projects")
     created = projects.create(_checked(projects, harbor, name="mif", registry_id=registry_id))
     assert [p["name"] for p in double.state["projects"].values()] == ["mif"]
-    assert _posts(double, "/projects") == 1 and created.outs["retention_id"] is not None
+    assert _posts(double, "/projects") == 1 and double.state["projects"][int(created.id)]["metadata"]["retention_id"]
 
 
 def test_lost_retention_create_reads_the_retention_id_instead_of_posting_again(
-    projects: ProjectProvider, harbor: dict[str, Any], double: HarborDouble
+    projects: ProjectProvider, retentions: ProjectRetentionProvider, harbor: dict[str, Any], double: HarborDouble
 ) -> None:
+    project = projects.create(_checked(projects, harbor, name="plain"))
     double.lose_response("POST /retentions")
-    created = projects.create(_checked(projects, harbor, name="plain", retention_days=3))
+    created = retentions.create(
+        _checked(retentions, harbor, project_id=int(project.id), project_name="plain", days=3))
     assert len(double.state["retentions"]) == 1 and _posts(double, "/retentions") == 1
-    project = double.state["projects"][int(created.id)]
-    assert int(project["metadata"]["retention_id"]) == created.outs["retention_id"]
+    live = double.state["projects"][int(project.id)]
+    assert int(live["metadata"]["retention_id"]) == created.outs["retention_id"]
+    assert created.outs["adopted"] is False
 
 
 def test_lost_policy_create_converges_to_one(
@@ -407,13 +416,16 @@ def test_no_quota_is_reported_not_an_error(
 
 
 def test_harbors_automatic_retention_rule_is_adopted(
-    projects: ProjectProvider, harbor: dict[str, Any], double: HarborDouble, registry_id: int
+    projects: ProjectProvider, retentions: ProjectRetentionProvider, harbor: dict[str, Any], double: HarborDouble,
+    registry_id: int,
 ) -> None:
-    created = projects.create(_checked(projects, harbor, name="mif", registry_id=registry_id))
+    project = projects.create(_checked(projects, harbor, name="mif", registry_id=registry_id))
+    props = _checked(retentions, harbor, project_id=int(project.id), project_name="mif", days=7)
+    created = retentions.create(props)
     assert double.count("PUT", "/retentions/{id}") == 0  # 7 days is Harbor's own rule: nothing to write
+    assert created.outs["adopted"] is True and double.count("POST", "/retentions") == 0
     (rule,) = double.state["retentions"][created.outs["retention_id"]]["rules"]
-    projects.update(created.id, created.outs,
-                    _checked(projects, harbor, name="mif", registry_id=registry_id, retention_days=30))
+    retentions.update(created.id, created.outs, {**props, "days": 30})
     (after,) = double.state["retentions"][created.outs["retention_id"]]["rules"]
     assert (after["id"], after["priority"]) == (rule["id"], rule["priority"]) == (rule["id"], 1)
     assert after["params"]["nDaysSinceLastPull"] == 30

@@ -1,6 +1,7 @@
 # The SDK declares CreateResult.outs / ReadResult.inputs Optional; these tests index them directly.
 # mypy: disable-error-code="arg-type,index,dict-item"
-"""ProjectProvider against the double: proxy and plain projects, quota, retention, force_destroy."""
+"""ProjectProvider against the double: proxy and plain projects, quota, force_destroy, and a state from before
+retention was a resource of its own (its retention in tests/provider/test_retention.py)."""
 
 from __future__ import annotations
 
@@ -37,20 +38,10 @@ def _inputs(provider: ProjectProvider, harbor: dict[str, Any], **over: Any) -> d
     return dict(result.inputs)
 
 
-def _retention_days(double: HarborDouble, pid: int) -> int | None:
-    rid = double.state["projects"][pid]["metadata"].get("retention_id")
-    if rid is None:
-        return None
-    rules = double.state["retentions"][int(rid)]["rules"]
-    return rules[0]["params"]["nDaysSinceLastPull"] if rules else 0
-
-
 def test_check(provider: ProjectProvider, harbor: dict[str, Any]) -> None:
     proxy = _inputs(provider, harbor, registry_id=3.0)
     assert proxy["registry_id"] == 3 and isinstance(proxy["registry_id"], int)  # floats from the engine
-    assert proxy["retention_days"] == 7 and proxy["storage_limit"] == -1
-    assert _inputs(provider, harbor)["retention_days"] == 0
-    assert _inputs(provider, harbor, registry_id=3, retention_days=None)["retention_days"] == 0
+    assert proxy["storage_limit"] == -1 and "retention_days" not in proxy
     bad = provider.check({}, {"harbor": harbor, "name": "Mif!", "registry_id": 0, "storage_limit": 0})
     assert {f.property for f in bad.failures} == {"name", "registry_id", "storage_limit"}
     plain_speed = provider.check({}, {"harbor": harbor, "name": "p", "proxy_speed_kb": 100})
@@ -68,9 +59,9 @@ def test_proxy_project_crud(
     project = double.state["projects"][pid]
     assert project["registry_id"] == registry_id
     assert project["metadata"]["public"] == "true" and project["metadata"]["proxy_speed_kb"] == "2048"
-    assert _retention_days(double, pid) == 7  # Harbor's own default, untouched
+    assert project["metadata"]["retention_id"]  # Harbor's own 7-day policy, untouched
     assert double.count("PUT", "/retentions/{id}") == 0
-    assert created.outs["project_id"] == pid and created.outs["retention_id"] is not None
+    assert created.outs["project_id"] == pid and "retention_id" not in (created.outs or {})
 
     read = provider.read(created.id, created.outs)
     assert read.inputs == props
@@ -83,7 +74,6 @@ def test_proxy_project_crud(
         public=False,
         proxy_speed_kb=-1,
         storage_limit=-1,
-        retention_days=30,
     )
     diff = provider.diff(created.id, created.outs, news)
     assert diff.changes and diff.replaces == []
@@ -91,35 +81,35 @@ def test_proxy_project_crud(
     assert project["metadata"]["public"] == "false" and project["metadata"]["proxy_speed_kb"] == "-1"
     quota = next(q for q in double.state["quotas"].values() if q["ref"]["id"] == pid)
     assert quota["hard"]["storage"] == -1
-    assert _retention_days(double, pid) == 30
-    assert double.count("PUT", "/retentions/{id}") == 1 and double.count("POST", "/retentions") == 0
+    assert double.count("PUT", "/retentions/{id}") == 0 and double.count("POST", "/retentions") == 0
 
     provider.delete(created.id, news)
     assert pid not in double.state["projects"]
     provider.delete(created.id, news)
 
 
-def test_retention_off_is_a_put_not_a_delete(
+def test_a_state_that_owned_retention_is_updated_in_place_without_a_harbor_write(
     provider: ProjectProvider, harbor: dict[str, Any], registry_id: int, double: HarborDouble
 ) -> None:
-    created = provider.create(_inputs(provider, harbor, registry_id=registry_id, retention_days=None))
-    pid = int(created.id)
-    assert _retention_days(double, pid) == 0
-    assert double.count("DELETE", "/retentions/{id}") == 0 and double.count("PUT", "/retentions/{id}") == 1
-    read = provider.read(created.id, created.outs)
-    assert read.inputs is not None and read.inputs["retention_days"] == 0
-    provider.update(
-        created.id, read.outs, _inputs(provider, harbor, registry_id=registry_id, retention_days=14)
-    )
-    assert _retention_days(double, pid) == 14
+    props = _inputs(provider, harbor, registry_id=registry_id)
+    created = provider.create(props)
+    rid = int(double.state["projects"][int(created.id)]["metadata"]["retention_id"])
+    old = {**created.outs, "retention_days": 7, "retention_id": rid}  # written before ProjectRetention
+    diff = provider.diff(created.id, old, props)
+    assert diff.changes is True and diff.replaces == [] and diff.delete_before_replace is False
+    writes = sum(v for k, v in double.counts.items() if not k.startswith("GET "))
+    updated = provider.update(created.id, old, props)
+    assert sum(v for k, v in double.counts.items() if not k.startswith("GET ")) == writes
+    assert not {"retention_days", "retention_id"} & set(updated.outs or {})
+    assert provider.diff(created.id, updated.outs, props).changes is False
+    assert double.state["projects"][int(created.id)]["metadata"]["retention_id"] == str(rid)
 
 
-def test_plain_project_with_retention_creates_a_policy(
+def test_plain_project_has_no_retention_and_no_proxy_metadata(
     provider: ProjectProvider, harbor: dict[str, Any], double: HarborDouble
 ) -> None:
-    created = provider.create(_inputs(provider, harbor, retention_days=3))
-    assert _retention_days(double, int(created.id)) == 3
-    assert double.count("POST", "/retentions") == 1
+    created = provider.create(_inputs(provider, harbor))
+    assert double.count("POST", "/retentions") == 0
     assert "proxy_speed_kb" not in double.state["projects"][int(created.id)]["metadata"]
 
 
@@ -140,16 +130,13 @@ def test_refresh_after_out_of_band_change(
     created = provider.create(props)
     pid = int(created.id)
     double.state["projects"][pid]["metadata"]["public"] = "false"
-    rid = int(double.state["projects"][pid]["metadata"]["retention_id"])
-    double.state["retentions"][rid]["rules"][0]["disabled"] = True
     read = provider.read(created.id, created.outs)
     assert read.inputs is not None
-    assert read.inputs["public"] is False and read.inputs["retention_days"] == 0
+    assert read.inputs["public"] is False
     diff = provider.diff(created.id, read.outs, props)
     assert diff.changes and diff.replaces == []
     provider.update(created.id, read.outs, props)
     assert double.state["projects"][pid]["metadata"]["public"] == "true"
-    assert _retention_days(double, pid) == 7
 
 
 def test_refresh_after_out_of_band_delete(
@@ -169,7 +156,7 @@ def test_name_or_registry_change_replaces(
         created.id, created.outs, _inputs(provider, harbor, name="mif2", registry_id=registry_id)
     )
     assert renamed.replaces == ["name"] and renamed.delete_before_replace is True
-    plain = provider.diff(created.id, created.outs, _inputs(provider, harbor, retention_days=7))
+    plain = provider.diff(created.id, created.outs, _inputs(provider, harbor))
     assert plain.replaces == ["registry_id"]
 
 

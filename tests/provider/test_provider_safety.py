@@ -16,11 +16,12 @@ from components.harbor_api.errors import HarborConfigError
 from components.harbor_api.project import Project, ProjectProvider
 from components.harbor_api.registry import Registry, RegistryProvider
 from components.harbor_api.replication import ReplicationPolicy, ReplicationPolicyProvider
+from components.harbor_api.retention import ProjectRetention, ProjectRetentionProvider
 from lab.harbor_double import HarborDouble
 from tests.provider.conftest import ECR_URL, PASSWORD, configured
 from tests.provider.worlds import fake_upstream, healthy_world  # noqa: F401 (fixtures)
 
-PROVIDERS = (RegistryProvider, ProjectProvider, ReplicationPolicyProvider)
+PROVIDERS = (RegistryProvider, ProjectProvider, ReplicationPolicyProvider, ProjectRetentionProvider)
 
 pytestmark = pytest.mark.usefixtures("healthy_world")
 
@@ -45,11 +46,13 @@ def test_type_tokens_are_stable() -> None:
     assert Registry._resource_type_name == "dynamic/harbor:Registry"
     assert Project._resource_type_name == "dynamic/harbor:Project"
     assert ReplicationPolicy._resource_type_name == "dynamic/harbor:ReplicationPolicy"
+    assert ProjectRetention._resource_type_name == "dynamic/harbor:ProjectRetention"
     # Where each provider is pickled from; states written before the split name the old module, which
     # test_state_compat.py covers.
     assert RegistryProvider.__module__ == "components.harbor_api.registry"
     assert ProjectProvider.__module__ == "components.harbor_api.project"
     assert ReplicationPolicyProvider.__module__ == "components.harbor_api.replication"
+    assert ProjectRetentionProvider.__module__ == "components.harbor_api.retention"
 
 
 def test_four_concurrent_calls_on_one_provider(harbor: dict[str, Any], double: HarborDouble) -> None:
@@ -84,7 +87,7 @@ def test_every_request_of_a_full_lifecycle_follows_the_swagger(
     harbor: dict[str, Any], double: HarborDouble
 ) -> None:
     """Drive every provider method once; the double validated each request (the fixture asserts none)."""
-    reg_p, proj_p, pol_p = (configured(c) for c in PROVIDERS)
+    reg_p, proj_p, pol_p, ret_p = (configured(c) for c in PROVIDERS)
     reg = reg_p.create(
         dict(
             reg_p.check(
@@ -109,7 +112,6 @@ def test_every_request_of_a_full_lifecycle_follows_the_swagger(
                     "name": "mif",
                     "registry_id": rid,
                     "public": True,
-                    "retention_days": 14,
                     "force_destroy": True,
                 },
             ).inputs
@@ -118,10 +120,15 @@ def test_every_request_of_a_full_lifecycle_follows_the_swagger(
     plain = proj_p.create(
         dict(
             proj_p.check(
-                {}, {"harbor": harbor, "name": "mif-replica", "retention_days": 2, "storage_limit": 10**9}
+                {}, {"harbor": harbor, "name": "mif-replica", "storage_limit": 10**9}
             ).inputs
         )
     )
+    retentions = [
+        ret_p.create(dict(ret_p.check({}, {"harbor": harbor, "project_id": int(project.id),
+                                           "project_name": name, "days": days}).inputs))
+        for project, name, days in ((proxy, "mif", 14), (plain, "mif-replica", 2))
+    ]
     pol = pol_p.create(
         dict(
             pol_p.check(
@@ -139,17 +146,16 @@ def test_every_request_of_a_full_lifecycle_follows_the_swagger(
             ).inputs
         )
     )
-    for provider, res in ((reg_p, reg), (proj_p, proxy), (proj_p, plain), (pol_p, pol)):
+    changes = {reg_p: {"description": "x"}, pol_p: {"description": "x"}, proj_p: {"public": False},
+               ret_p: {"days": 0}}
+    for provider, res in ((reg_p, reg), (proj_p, proxy), (proj_p, plain), (pol_p, pol),
+                          (ret_p, retentions[0]), (ret_p, retentions[1])):
         read = provider.read(res.id, res.outs)
         assert read.inputs is not None
-        provider.update(
-            res.id,
-            read.outs,
-            {**read.inputs, "description": "x"}
-            if provider is not proj_p
-            else {**read.inputs, "public": False, "retention_days": 0},
-        )
+        provider.update(res.id, read.outs, {**read.inputs, **changes[provider]})
     double.add_repository("mif", "a/b/c")
+    for ret in retentions:
+        ret_p.delete(ret.id, ret.outs)
     pol_p.delete(pol.id, pol.outs)
     proj_p.delete(proxy.id, proxy.outs)
     proj_p.delete(plain.id, plain.outs)

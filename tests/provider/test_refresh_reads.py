@@ -1,6 +1,9 @@
 # The SDK declares CreateResult.outs / ReadResult.inputs Optional; these tests index them directly.
 # mypy: disable-error-code="arg-type,index,dict-item"
-"""A refresh reads only what a resource's state depends on: counted GETs against the double (issue 20)."""
+"""A refresh reads only what a resource's state depends on: counted GETs against the double (issue 20).
+
+The sandbox stack's Harbor resources (registry, proxy project, its retention, replica project, replication policy)
+refresh with one GET each: 5 for 5 (it was 5 for 4 while the proxy project also read its retention policy)."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from components.harbor_api.client import HarborClient
 from components.harbor_api.project import ProjectProvider
 from components.harbor_api.registry import RegistryProvider
 from components.harbor_api.replication import ReplicationPolicyProvider
+from components.harbor_api.retention import ProjectRetentionProvider
 from lab.harbor_double import HarborDouble
 from tests.provider.conftest import ECR_URL, configured
 from tests.provider.worlds import KEYS, fake_upstream, healthy_world  # noqa: F401 (fixtures)
@@ -88,3 +92,39 @@ def test_replication_reads_its_execution_only_while_it_runs(
     read = provider.read(created.id, running)
     assert _gets(double, before) == {"GET /replication/policies/{id}": 1, "GET /replication/executions/{id}": 1}
     assert read.outs["last_execution_status"] == "Succeed"
+
+
+def test_a_proxy_project_and_its_retention_read_one_get_each(
+    harbor: dict[str, Any], registry_id: int, double: HarborDouble
+) -> None:
+    projects, retentions = configured(ProjectProvider), configured(ProjectRetentionProvider)
+    project = projects.create(_checked(projects, {"harbor": harbor, "name": "mif", "registry_id": registry_id}))
+    retention = retentions.create(_checked(retentions, {"harbor": harbor, "project_id": int(project.id),
+                                                        "project_name": "mif", "days": 7}))
+    _, gets = _refresh(projects, project, double)
+    assert gets == {"GET /projects/{project_name_or_id}": 1}  # no retention read: it is not the project's state
+    read, gets = _refresh(retentions, retention, double)
+    assert gets == {"GET /retentions/{id}": 1} and read.inputs["days"] == 7
+
+
+def test_the_sandbox_stacks_harbor_resources_refresh_with_one_get_each(
+    harbor: dict[str, Any], double: HarborDouble
+) -> None:
+    """What tests/e2e's sandbox deploys: one upstream with its proxy project (and retention) and a replication."""
+    registries, projects = configured(RegistryProvider), configured(ProjectProvider)
+    retentions, policies = configured(ProjectRetentionProvider), configured(ReplicationPolicyProvider)
+    registry = registries.create(_checked(registries, {
+        "harbor": harbor, "name": "sandbox", "type": "aws-ecr", "url": ECR_URL,
+        "access_key_id": KEYS["credential"]["access_key"], "access_secret": KEYS["credential"]["access_secret"]}))
+    proxy = projects.create(_checked(projects, {"harbor": harbor, "name": "mif", "registry_id": int(registry.id)}))
+    retention = retentions.create(_checked(retentions, {"harbor": harbor, "project_id": int(proxy.id),
+                                                        "project_name": "mif", "days": 7}))
+    replica = projects.create(_checked(projects, {"harbor": harbor, "name": "mif-replica", "public": True}))
+    policy = policies.create(_checked(policies, {"harbor": harbor, "name": "mif-pull", "registry_id": int(registry.id),
+                                                 "dest_namespace": "mif-replica"}))
+    resources = [(registries, registry), (projects, proxy), (retentions, retention), (projects, replica),
+                 (policies, policy)]
+    before = Counter(double.counts)
+    per_resource = [sum(_refresh(provider, created, double)[1].values()) for provider, created in resources]
+    assert per_resource == [1, 1, 1, 1, 1]
+    assert sum(_gets(double, before).values()) == len(resources) == 5

@@ -14,6 +14,7 @@ from components.harbor_api.registry import SCHEMA as REGISTRY
 from components.harbor_api.registry import RegistryProvider
 from components.harbor_api.replication import SCHEMA as POLICY
 from components.harbor_api.replication import ReplicationPolicyProvider
+from components.harbor_api.retention import SCHEMA as RETENTION
 from components.settings import SECRET_KEYS, Settings
 from tests.provider.conftest import ECR_URL
 
@@ -22,6 +23,7 @@ TABLES = [
     (setting_names.PROXY_PROJECT, PROJECT),
     (setting_names.REPLICA_PROJECT, PROJECT),
     (setting_names.REPLICATION_POLICY, POLICY),
+    (setting_names.PROJECT_RETENTION, RETENTION),
 ]
 
 

@@ -77,18 +77,21 @@ def test_wires_registry_proxy_and_replication(monitor: mocks.MockMonitor) -> Any
         assert types == [
             "harbor-cache:index:HarborUpstream$pulumi-python:dynamic/harbor:Project",
             "harbor-cache:index:HarborUpstream$pulumi-python:dynamic/harbor:Project",
+            "harbor-cache:index:HarborUpstream$pulumi-python:dynamic/harbor:ProjectRetention",
             "harbor-cache:index:HarborUpstream$pulumi-python:dynamic/harbor:Registry",
             "harbor-cache:index:HarborUpstream$pulumi-python:dynamic/harbor:ReplicationPolicy",
             "pulumi:pulumi:Stack$harbor-cache:index:HarborUpstream",
         ]
         states = {u.rsplit("::", 1)[1]: r.state for u, r in urns.items()}
-        assert states["ecr-proxy"]["retention_days"] == 7 and states["ecr-proxy"]["public"] is True
+        assert states["ecr-proxy-retention"]["days"] == 7 and states["ecr-proxy"]["public"] is True
+        assert states["ecr-proxy-retention"]["project_name"] == "mif"
         assert states["ecr-replication"]["dest_namespace_replace_count"] == 0
-        assert states["ecr-replica"]["retention_days"] == 0
+        assert "ecr-replica-retention" not in states and "retention_days" not in states["ecr-replica"]
 
     return pulumi.Output.all(
-        up.registry_id, up.proxy_project_name, up.replica_project_name, up.policy_id
-    ).apply(check)
+        up.registry_id, up.proxy_project_name, up.replica_project_name, up.policy_id,
+        *[r.retention_id for r in up.retentions],  # registered once the project's id is known
+    ).apply(lambda values: check(values[:4]))
 
 
 @pulumi.runtime.test

@@ -19,12 +19,14 @@ from components import specs
 from components.harbor_api.project import ProjectProvider
 from components.harbor_api.registry import RegistryProvider
 from components.harbor_api.replication import ReplicationPolicyProvider
+from components.harbor_api.retention import ProjectRetentionProvider
 from components.settings import Settings, SettingsError, validate
 from components.upstream import HarborUpstream
 from tests.support.pulumi_mocks import mocked_runtime
 from tests.unit.test_config_receivers import ALL_SECRETS, DOCKER, HTTPS, base, with_changes
 
-PROVIDERS = {"Registry": RegistryProvider, "Project": ProjectProvider, "ReplicationPolicy": ReplicationPolicyProvider}
+PROVIDERS = {"Registry": RegistryProvider, "Project": ProjectProvider, "ReplicationPolicy": ReplicationPolicyProvider,
+             "ProjectRetention": ProjectRetentionProvider}
 REPLICATION = {"replication.enabled": True}
 
 
@@ -96,7 +98,7 @@ SAME_VALUES = [
     ("storage-limit-minus-2", {"proxyProject.storageLimitBytes": -2}, "Project", {"storage_limit": -2}),
     ("speed-minus-2", {"proxyProject.speedKb": -2}, "Project", {"proxy_speed_kb": -2}),
     ("speed-zero", {"proxyProject.speedKb": 0}, "Project", {"proxy_speed_kb": 0}),
-    ("retention-off", {"proxyProject.retentionDays": None}, "Project", {"retention_days": None}),
+    ("retention-off", {"proxyProject.retentionDays": None}, "ProjectRetention", {"days": None}),
     ("cron-hour-25", {**REPLICATION, "replication.trigger": "0 0 25 * * *"}, "ReplicationPolicy",
      {"trigger": "scheduled", "cron": "0 0 25 * * *"}),
     ("cron-5-fields", {**REPLICATION, "replication.trigger": "0 */6 * * *"}, "ReplicationPolicy",
@@ -115,7 +117,8 @@ STRICTER = {
 }
 SAME_VALUES += [
     ("storage-limit-zero", {"proxyProject.storageLimitBytes": 0}, "Project", {"storage_limit": 0}),
-    ("retention-zero", {"proxyProject.retentionDays": 0}, "Project", {"retention_days": 0}),
+    ("retention-zero", {"proxyProject.retentionDays": 0}, "ProjectRetention", {"days": 0}),
+    ("retention-minus-1", {"proxyProject.retentionDays": -1}, "ProjectRetention", {"days": -1}),
 ]
 
 

@@ -1,5 +1,6 @@
 """The program under Pulumi mocks with more upstreams: each adds only its own resources (Registry, proxy Project,
-HarborUpstream), its secret stays a secret, and the nodes' files are the only other inputs that change."""
+its ProjectRetention, HarborUpstream), its secret stays a secret, and the nodes' files are the only other inputs
+that change."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ def _names(resources: dict[str, Any]) -> dict[str, str]:
 def test_adding_an_upstream_adds_only_its_own_resources(run_program: Any) -> None:  # noqa: F811
     base = run_program("dev")
     more = run_program("dev", upstreams=[HUB])
-    assert set(_names(more)) - set(_names(base)) == {"upstream-hub", "upstream-hub-registry", "upstream-hub-proxy"}
+    assert set(_names(more)) - set(_names(base)) == {"upstream-hub", "upstream-hub-registry", "upstream-hub-proxy",
+                                                     "upstream-hub-proxy-retention"}
     assert set(base) <= set(more)  # every URN kept (the single upstream's names never change)
     changed = {urn.split("::")[-1] for urn in base if base[urn] != more[urn]}
     # Only the nodes' files change (docker.io/hosts.toml), and what is computed from them.
