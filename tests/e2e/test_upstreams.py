@@ -32,6 +32,7 @@ from lab.testbed.upstreams import SANDBOX_UPSTREAMS
 from tests.support.lifecycle import hosts_toml
 from tests.support.requirements import require_engine, require_root
 from tests.support.sandboxes import admin_password, private_spec
+from tests.support.stacks import preview_steps
 
 pytestmark = pytest.mark.engine
 
@@ -66,21 +67,8 @@ class Upstreams:
             pytest.fail(f"pulumi up failed:\n{_tail(str(exc))}")
 
     def preview(self) -> dict[str, list[str]]:
-        """The preview's steps: operation -> resource names (`same` left out). The dynamic providers' default
-        provider takes the stack's config, so a settings change updates it (never a replace: asserted here)."""
-        steps: dict[str, list[str]] = {}
-
-        def record(event: auto.EngineEvent) -> None:
-            pre = event.resource_pre_event
-            if pre is None or pre.metadata.op.value == "same":
-                return
-            if pre.metadata.type == "pulumi:providers:pulumi-python":
-                assert pre.metadata.op.value == "update", pre.metadata
-                return
-            steps.setdefault(pre.metadata.op.value, []).append(pre.metadata.urn.split("::")[-1])
-
-        self.stack.preview(on_event=record, on_output=self.output.append)
-        return {op: sorted(names) for op, names in steps.items()}
+        """The preview's steps (operation -> resource names): tests.support.stacks.preview_steps."""
+        return preview_steps(self.stack, self.output)
 
     def harbor(self) -> dict[str, Any]:
         """Harbor's registries (name -> (type, id)) and projects (name -> registry id), as the double holds them."""

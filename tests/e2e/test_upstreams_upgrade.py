@@ -31,6 +31,7 @@ from lab.harbor_double.fake_upstream import FakeUpstream
 from lab.kube import LocalKube
 from lab.paths import ROOT
 from lab.project import StackFile, copy_project
+from tests.support.stacks import preview_steps
 
 pytestmark = pytest.mark.engine
 
@@ -51,21 +52,8 @@ class Upgrade:
     before: dict[str, Any] = field(default_factory=dict)
 
     def preview(self) -> dict[str, list[str]]:
-        """The preview's steps: operation -> resource names (`same` left out). The dynamic providers' default
-        provider takes the stack's config, so a settings change updates it (never a replace: asserted here)."""
-        steps: dict[str, list[str]] = {}
-
-        def record(event: auto.EngineEvent) -> None:
-            pre = event.resource_pre_event
-            if pre is None or pre.metadata.op.value == "same":
-                return
-            if pre.metadata.type == "pulumi:providers:pulumi-python":
-                assert pre.metadata.op.value == "update", pre.metadata
-                return
-            steps.setdefault(pre.metadata.op.value, []).append(pre.metadata.urn.split("::")[-1])
-
-        self.stack.preview(on_event=record, on_output=self.output.append)
-        return {op: sorted(names) for op, names in steps.items()}
+        """The preview's steps (operation -> resource names): tests.support.stacks.preview_steps."""
+        return preview_steps(self.stack, self.output)
 
     def up(self) -> auto.UpResult:
         try:
