@@ -6,11 +6,15 @@ recorded next to the pid.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
+import subprocess
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 
 def free_port() -> int:
@@ -40,6 +44,36 @@ def pid_alive(pid: int, start_time: int | None = None) -> bool:
     if not fields or fields[0] in ("Z", "X"):
         return False
     return start_time is None or int(fields[19]) == start_time
+
+
+def spawn_logged(argv: Sequence[str], log_path: Path, cwd: Path,
+                 env: Mapping[str, str] | None = None) -> tuple[subprocess.Popen[bytes], int]:
+    """Start ``argv`` in its own session with stdout and stderr appended to ``log_path`` after a dated header
+    line; returns the process and the byte offset where this run's log begins (for ``tail``)."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "ab") as log:
+        offset = log.tell()
+        log.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%S')} {' '.join(argv)}\n".encode())
+        log.flush()
+        child = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                 cwd=cwd, env=None if env is None else dict(env), start_new_session=True)
+    return child, offset
+
+
+def read_state(path: Path) -> dict[str, Any]:
+    """A JSON state file's content ({} when missing or unreadable)."""
+    try:
+        return dict(json.loads(path.read_text()))
+    except (OSError, ValueError):
+        return {}
+
+
+def write_state(path: Path, state: Mapping[str, Any]) -> None:
+    """Write a JSON state file atomically (another process may read it at any moment)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(state, indent=2) + "\n")
+    tmp.replace(path)
 
 
 def tail(path: Path, lines: int = 40, offset: int = 0) -> str:

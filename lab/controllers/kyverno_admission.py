@@ -33,7 +33,16 @@ from typing import Any
 from lab.kube.crds import KYVERNO_ADMISSION, crd_files
 from lab.kube.tools import KubeError, KubeToolsMissing, apply_manifests, run_kubectl
 from lab.paths import read_versions, tools_root
-from lab.processes import free_port, pid_alive, process_start_time, stop_process_group, tail
+from lab.processes import (
+    free_port,
+    pid_alive,
+    process_start_time,
+    read_state,
+    spawn_logged,
+    stop_process_group,
+    tail,
+    write_state,
+)
 
 NAMESPACE = "kyverno"
 # The names the Kyverno chart gives the Secrets Kyverno fills (kyverno-svc.<namespace>.svc.kyverno-tls-{ca,pair}).
@@ -187,15 +196,9 @@ class KyvernoAdmission:
         }
 
     def _spawn(self, binary: Path, port: int, metrics_port: int) -> None:
-        argv = self.argv(binary, port, metrics_port)
-        with open(self.log_path, "ab") as log:
-            self._state["log_offset"] = log.tell()
-            log.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%S')} {' '.join(argv)}\n".encode())
-            log.flush()
-            self._proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                          cwd=self.state_dir, env=self._env(), start_new_session=True)
-        self._state["pid"] = self._proc.pid
-        self._state["start_time"] = process_start_time(self._proc.pid)
+        self._proc, offset = spawn_logged(self.argv(binary, port, metrics_port), self.log_path, self.state_dir,
+                                          self._env())
+        self._state.update(log_offset=offset, pid=self._proc.pid, start_time=process_start_time(self._proc.pid))
         self._save_state()
 
     def _wait_ready(self) -> None:
@@ -266,14 +269,8 @@ class KyvernoAdmission:
             self._save_state()
 
     def _load_state(self) -> dict[str, Any]:
-        try:
-            return dict(json.loads(self.state_file.read_text()))
-        except (OSError, ValueError):
-            return {}
+        return read_state(self.state_file)
 
     def _save_state(self) -> None:
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        tmp = self.state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self._state, indent=2) + "\n")
-        tmp.replace(self.state_file)
+        write_state(self.state_file, self._state)
 

@@ -9,7 +9,6 @@ meanwhile fails it with the last lines of its log.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import time
@@ -20,7 +19,15 @@ from types import TracebackType
 from typing import Any
 
 from lab.kube.tools import KubeError
-from lab.processes import pid_alive, process_start_time, stop_process_group, tail
+from lab.processes import (
+    pid_alive,
+    process_start_time,
+    read_state,
+    spawn_logged,
+    stop_process_group,
+    tail,
+    write_state,
+)
 
 SETTLE_SECONDS = 1.0
 
@@ -98,13 +105,7 @@ class Controllers:
     # internals
 
     def _spawn(self, spec: ControllerSpec) -> None:
-        with open(self.log_path(spec.name), "ab") as log:
-            offset = log.tell()
-            log.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%S')} {' '.join(spec.argv)}\n".encode())
-            log.flush()
-            child = subprocess.Popen(
-                list(spec.argv), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                cwd=self.state_dir, env={**os.environ, **spec.env}, start_new_session=True)
+        child, offset = spawn_logged(spec.argv, self.log_path(spec.name), self.state_dir, {**os.environ, **spec.env})
         self._children[spec.name] = child
         self._state[spec.name] = {"pid": child.pid, "start_time": process_start_time(child.pid),
                                   "log_offset": offset}
@@ -129,12 +130,7 @@ class Controllers:
             path, 40, offset=int(self._state.get(name, {}).get("log_offset", 0)))
 
     def _load_state(self) -> dict[str, dict[str, Any]]:
-        try:
-            return dict(json.loads(self.state_file.read_text()))
-        except (OSError, ValueError):
-            return {}
+        return read_state(self.state_file)
 
     def _save_state(self) -> None:
-        tmp = self.state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self._state, indent=2) + "\n")
-        tmp.replace(self.state_file)
+        write_state(self.state_file, self._state)

@@ -12,7 +12,6 @@ stop them.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import ssl
@@ -27,7 +26,16 @@ from typing import Any
 
 from lab.kube.pki import kubeconfig_text, make_pki
 from lab.kube.tools import KubeError, apply_manifests, find_binaries, find_controller_manager, run_kubectl
-from lab.processes import free_port, pid_alive, process_start_time, stop_process_group, tail
+from lab.processes import (
+    free_port,
+    pid_alive,
+    process_start_time,
+    read_state,
+    spawn_logged,
+    stop_process_group,
+    tail,
+    write_state,
+)
 
 SERVICE_CIDR = "10.0.0.0/24"
 COMPONENTS = ("etcd", "apiserver", "controller-manager")
@@ -172,33 +180,15 @@ class LocalKube:
     # internals
 
     def _load_state(self) -> dict[str, Any]:
-        try:
-            return dict(json.loads(self.state_file.read_text()))
-        except (OSError, ValueError):
-            return {}
+        return read_state(self.state_file)
 
     def _save_state(self) -> None:
-        tmp = self.state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self._state, indent=2) + "\n")
-        tmp.replace(self.state_file)
+        write_state(self.state_file, self._state)
 
     def _spawn(self, name: str, argv: list[str]) -> None:
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.log_dir / f"{name}.log", "ab") as log:
-            self._state[name]["log_offset"] = log.tell()
-            log.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%S')} {' '.join(argv)}\n".encode())
-            log.flush()
-            proc = subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=self.state_dir,
-                start_new_session=True,
-            )
+        proc, offset = spawn_logged(argv, self.log_dir / f"{name}.log", self.state_dir)
         self._procs[name] = proc
-        self._state[name]["pid"] = proc.pid
-        self._state[name]["start_time"] = process_start_time(proc.pid)
+        self._state[name].update(log_offset=offset, pid=proc.pid, start_time=process_start_time(proc.pid))
         self._save_state()
 
     def _start_once(self, apiserver: Path, etcd: Path) -> None:
