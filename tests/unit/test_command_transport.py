@@ -19,7 +19,7 @@ from components.containerd import NodeMirrorSpec, UpstreamMirror, render_certs_f
 from components.node_script import RESULT_PREFIX, ScriptParams
 from components.nodes import NodeMirror, NodeMirrorArgs
 from components.ssh import SshTarget
-from tests.support.pulumi_mocks import mocked_runtime
+from tests.support.pulumi_mocks import RecordingMocks, mocked_runtime
 
 PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nsandbox-only\n-----END OPENSSH PRIVATE KEY-----\n"
@@ -54,19 +54,11 @@ def test_node_result_reads_the_script_summary() -> None:
     assert node_result(None)["containerd_version"] == ""
 
 
-class _Mocks(pulumi.runtime.Mocks):
-    def __init__(self) -> None:
-        self.resources: list[pulumi.runtime.MockResourceArgs] = []
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        self.resources.append(args)
-        outs = dict(args.inputs)
+class _Mocks(RecordingMocks):
+    def outputs(self, args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
         if args.typ == COMMAND:
-            outs["stdout"] = f'{RESULT_PREFIX}{{"ok":true,"containerd":"2.2.9","changed":[],"restarted":false}}'
-        return f"{args.name}-id", outs
-
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        return {}, None
+            return {"stdout": f'{RESULT_PREFIX}{{"ok":true,"containerd":"2.2.9","changed":[],"restarted":false}}'}
+        return {}
 
 
 @pytest.fixture

@@ -40,6 +40,7 @@ from components.node_ssh import (
 )
 from components.nodes import DaemonSetOptions, NodeMirror, NodeMirrorArgs
 from components.ssh import NodeError, SshTarget
+from tests.support.pulumi_mocks import RecordingMocks
 
 ECR = "255250787067.dkr.ecr.ap-northeast-2.amazonaws.com"
 PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"
@@ -305,19 +306,11 @@ def test_target_props_roundtrip() -> None:
 
 # ------------------------------------------------------------------------------- NodeMirror with mocks
 
-class _Mocks(pulumi.runtime.Mocks):
-    def __init__(self) -> None:
-        self.resources: list[pulumi.runtime.MockResourceArgs] = []
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        self.resources.append(args)
-        outs = dict(args.inputs)
+class _Mocks(RecordingMocks):
+    def outputs(self, args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
         if args.typ.endswith("ContainerdConfig"):
-            outs.update(containerd_version="1.6.20", changed=["/x"], restarted=True, in_sync=True)
-        return f"{args.name}-id", outs
-
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        return {}, None
+            return {"containerd_version": "1.6.20", "changed": ["/x"], "restarted": True, "in_sync": True}
+        return {}
 
 
 @pytest.fixture
