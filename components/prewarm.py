@@ -19,12 +19,13 @@ use it); it needs only ``requests``.
 from __future__ import annotations
 
 import hashlib
-import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit
+
+from components.realm import parse_challenge
 
 MANIFEST_TYPES = (
     "application/vnd.oci.image.index.v1+json",
@@ -35,7 +36,6 @@ MANIFEST_TYPES = (
 INDEX_TYPES = frozenset(MANIFEST_TYPES[:2])
 DEFAULT_PLATFORMS = ("linux/amd64",)
 _CHUNK = 1 << 20
-_CHALLENGE = re.compile(r'(\w+)="([^"]*)"')
 
 
 class PrewarmError(Exception):
@@ -203,9 +203,9 @@ class _Puller:
         """A pull token from the Bearer realm the 401 named."""
         import requests
 
-        scheme, _, params = challenge.partition(" ")
-        fields = dict(_CHALLENGE.findall(params))
-        if scheme.lower() != "bearer" or "realm" not in fields:
+        parsed = parse_challenge(challenge)
+        fields = parsed.params if parsed else {}
+        if parsed is None or parsed.scheme != "bearer" or "realm" not in fields:
             raise PrewarmError(self.image, f"Harbor answered 401 without a Bearer realm ({challenge or 'none'}): "
                                            "check the credentials or that the project is public")
         query = {"service": fields.get("service", ""), "scope": f"repository:{self.repo}:pull"}
