@@ -20,13 +20,13 @@ from typing import Any
 
 from pulumi import automation as auto
 
-from lab.engine import engine_env, python_project, stack
+from lab.engine import engine_env
 from lab.paths import TOOLS_BIN
-from lab.project import StackFile, copy_project, ssh_keypair
+from lab.project import ssh_keypair
 from lab.sandbox import Sandbox
 from tests.support.lifecycle import certs_tree
 from tests.support.requirements import require_engine, require_kube, require_root
-from tests.support.sandboxes import admin_password, private_spec
+from tests.support.sandboxes import admin_password, private_spec, program_stack
 
 HARBORS_OWN_PROJECT = "library"
 
@@ -98,16 +98,11 @@ def fault_stack(base: Path, name: str, nodes: int = 2, **overrides: Any) -> Iter
     st: auto.Stack | None = None
     try:
         box.up()
-        work = copy_project(base / "program")
-        backend = base / "state"
-        backend.mkdir()
-        env = engine_env(backend)
-        st = stack(work, name, env, python_project("harbor-cache", f"fault row {name}"))
-        StackFile(work, name).set({**box.stack_values(name), **overrides})
-        for key, value in (("adminPassword", password), ("upstreamSecretKey", "fault-" + secrets.token_hex(8)),
-                           ("sshPrivateKey", private_key)):
-            st.set_config(f"harbor-cache:{key}", auto.ConfigValue(value, secret=True))
-        yield FaultStack(box, st, name, work, env)
+        program = program_stack(base, name, f"fault row {name}", {**box.stack_values(name), **overrides},
+                                {"adminPassword": password, "upstreamSecretKey": "fault-" + secrets.token_hex(8),
+                                 "sshPrivateKey": private_key})
+        st = program.stack
+        yield FaultStack(box, st, name, program.work, program.env)
     finally:
         try:
             if st is not None:

@@ -19,13 +19,12 @@ from typing import Any
 import pytest
 from pulumi import automation as auto
 
-from lab.engine import engine_env, python_project, stack
-from lab.project import StackFile, copy_project, ssh_keypair
+from lab.project import StackFile, ssh_keypair
 from lab.sandbox import Sandbox
 from lab.testbed.commands import run
 from lab.testbed.image import build_oci_image
 from tests.support.requirements import require_engine, require_root
-from tests.support.sandboxes import admin_password, private_spec
+from tests.support.sandboxes import admin_password, private_spec, program_stack
 
 pytestmark = pytest.mark.engine
 
@@ -80,18 +79,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         box.up()
         for ref in (WARM, COLD):
             _push(box, base, ref, f"{ref} {secrets.token_hex(8)}\n".encode())
-        work = copy_project(base / "program")
-        backend = base / "state"
-        backend.mkdir()
-        st = stack(work, STACK, engine_env(backend), python_project("harbor-cache", "pre-warm e2e copy"))
         values = box.stack_values("pw", nodes=1)
         values["prewarm"] = {"images": [f"{spec.host_addr}:5000/{WARM}"]}
-        config = StackFile(work, STACK)
-        config.set(values)
-        for key, value in (("adminPassword", password), ("upstreamSecretKey", "pw-" + secrets.token_hex(8)),
-                           ("sshPrivateKey", private_key)):
-            st.set_config(f"harbor-cache:{key}", auto.ConfigValue(value, secret=True))
-        yield World(box, st, config, values)
+        program = program_stack(base, STACK, "pre-warm e2e copy", values,
+                                {"adminPassword": password, "upstreamSecretKey": "pw-" + secrets.token_hex(8),
+                                 "sshPrivateKey": private_key})
+        st = program.stack
+        yield World(box, st, program.config, values)
     finally:
         try:
             if st is not None:

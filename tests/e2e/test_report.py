@@ -30,15 +30,14 @@ import pytest
 import requests
 from pulumi import automation as auto
 
-from lab.engine import engine_env, python_project, stack
 from lab.paths import ROOT
-from lab.project import StackFile, copy_project, ssh_keypair
+from lab.project import ssh_keypair
 from lab.sandbox import Sandbox
 from lab.testbed import IMAGE_REPO, IMAGE_TAG
 from lab.testbed.image import build_oci_image
 from lab.testbed.upstreams import SANDBOX_UPSTREAMS
 from tests.support.requirements import require_engine, require_root
-from tests.support.sandboxes import admin_password, private_spec
+from tests.support.sandboxes import admin_password, private_spec, program_stack
 
 pytestmark = pytest.mark.engine
 
@@ -97,21 +96,17 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         crd.write_text(json.dumps(SERVICE_MONITOR_CRD))
         box.kube.kubectl("apply", "-f", str(crd))
         box.kube.kubectl("wait", "--for=condition=Established", "crd/servicemonitors.monitoring.coreos.com")
-        work = copy_project(base / "program")
-        env = engine_env(base / "state")
-        (base / "state").mkdir()
-        st = stack(work, STACK, env, python_project("harbor-cache", "report e2e copy"))
         values = box.stack_values("e2e", nodes=2)
         values["proxyProject"]["storageLimitBytes"] = LIMIT
         values["harbor"]["metrics"] = {"enabled": True, "serviceMonitorLabels": {"release": "prometheus"}}
         values["upstreams"] = [{"name": "generic", "type": "docker-registry", "insecure": True,
                                 "url": GENERIC.url(spec.host_addr), "project": GENERIC.name}]
-        StackFile(work, STACK).set(values)
-        for key, value in (("adminPassword", password), ("upstreamSecretKey", "report-" + secrets.token_hex(8)),
-                           ("sshPrivateKey", private_key)):
-            st.set_config(f"harbor-cache:{key}", auto.ConfigValue(value, secret=True))
+        program = program_stack(base, STACK, "report e2e copy", values,
+                                {"adminPassword": password, "upstreamSecretKey": "report-" + secrets.token_hex(8),
+                                 "sshPrivateKey": private_key})
+        st = program.stack
         st.up(on_output=lambda _line: None)
-        yield Run(box, st, work, env)
+        yield Run(box, st, program.work, program.env)
     finally:
         try:
             if st is not None:

@@ -24,14 +24,13 @@ import pytest
 from pulumi import automation as auto
 
 from components.rules import DOCKER_HUB_HOST, DOCKER_HUB_URL, OFFICIAL_NAMESPACE, image_registry
-from lab.engine import engine_env, python_project, stack
-from lab.project import StackFile, copy_project, ssh_keypair
+from lab.project import StackFile, ssh_keypair
 from lab.sandbox import Sandbox
 from lab.testbed import IMAGE_REPO, IMAGE_TAG
 from lab.testbed.upstreams import SANDBOX_UPSTREAMS
 from tests.support.lifecycle import hosts_toml
 from tests.support.requirements import require_engine, require_root
-from tests.support.sandboxes import admin_password, private_spec
+from tests.support.sandboxes import admin_password, private_spec, program_stack
 from tests.support.stacks import preview_steps
 
 pytestmark = pytest.mark.engine
@@ -118,15 +117,11 @@ def ups(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Upstreams]:
         # adapter reaches Docker Hub (the hub stand-in).
         box.double.settings(aws_reachable=True, upstream_map={ECR_URL: spec.upstream_url,
                                                               DOCKER_HUB_URL: HUB.url(h)})
-        work = copy_project(base / "program")
-        (base / "state").mkdir()
-        st = stack(work, STACK, engine_env(base / "state"), python_project("harbor-cache", "issue 17 upstreams"))
-        config = StackFile(work, STACK)
-        config.set(_values(box))
-        for key, value in (("adminPassword", password), ("sshPrivateKey", private_key),
-                           ("upstreamSecretKey", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")):
-            st.set_config(f"harbor-cache:{key}", auto.ConfigValue(value, secret=True))
-        run = Upstreams(box, st, config)
+        program = program_stack(base, STACK, "issue 17 upstreams", _values(box),
+                                {"adminPassword": password, "sshPrivateKey": private_key,
+                                 "upstreamSecretKey": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"})
+        st = program.stack
+        run = Upstreams(box, st, program.config)
         yield run
     finally:
         try:

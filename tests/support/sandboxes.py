@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pulumi import automation as auto
+
+from lab.engine import engine_env, python_project, stack
 from lab.processes import free_port
+from lab.project import StackFile, copy_project
 from lab.sandbox import SandboxSpec
 
 
@@ -27,3 +33,28 @@ def admin_password(label: str) -> str:
     """A fresh Harbor admin password that always passes Harbor's rule (an upper, a lower, a digit): a random
     token alone lacks a digit in about one run in fifteen."""
     return f"{label}-Aa1-{secrets.token_urlsafe(12)}"
+
+
+@dataclass
+class ProgramStack:
+    """A temp copy of the program and one stack of it on a file backend."""
+
+    work: Path
+    env: dict[str, str]
+    stack: auto.Stack
+    config: StackFile
+
+
+def program_stack(base: Path, name: str, description: str, values: dict[str, Any],
+                  secret_settings: Mapping[str, str]) -> ProgramStack:
+    """The program copied to ``base/program``, its stack ``name`` on a file backend in ``base/state``, with the
+    plain ``values`` and the ``secret_settings`` (setting name -> value, stored as Pulumi secrets)."""
+    work = copy_project(base / "program")
+    (base / "state").mkdir()
+    env = engine_env(base / "state")
+    st = stack(work, name, env, python_project("harbor-cache", description))
+    config = StackFile(work, name)
+    config.set(values)
+    for key, value in secret_settings.items():
+        st.set_config(f"harbor-cache:{key}", auto.ConfigValue(value, secret=True))
+    return ProgramStack(work, env, st, config)
