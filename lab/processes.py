@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -16,12 +17,24 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+# Ports handed to servers the lab starts: below the kernel's ephemeral range (ip_local_port_range, 32768 and up
+# by default), where the kernel's own "any free port" and every outgoing connection take theirs. A port taken
+# from the ephemeral range could be given to someone's outgoing connection, or to another test run's
+# free_port(), before our server binds it (seen with the tiers running side by side).
+_SERVER_PORTS = range(20000, 32000)
+
 
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that is free right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A TCP port on 127.0.0.1 that is free right now, chosen at random outside the ephemeral range."""
+    for _ in range(200):
+        port = secrets.choice(_SERVER_PORTS)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise OSError(f"no free TCP port on 127.0.0.1 in {_SERVER_PORTS.start}-{_SERVER_PORTS.stop - 1}")
 
 
 def _proc_stat(pid: int) -> list[str] | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -89,3 +90,14 @@ def test_readyz_timeout_names_the_log(tmp_path: Path, monkeypatch: pytest.Monkey
         local.start()
     assert time.monotonic() - started < 20
     assert local.pids == {} and not (tmp_path / "state" / "kubeconfig").exists()
+
+
+def test_free_port_is_outside_the_ephemeral_range() -> None:
+    # The kernel gives outgoing connections ports from ip_local_port_range; a server port from there could be
+    # taken by one before the server binds it.
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    ports = {free_port() for _ in range(50)}
+    assert all(1024 < p < low for p in ports) and len(ports) > 1
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", ports.pop()))
+        assert free_port() != held.getsockname()[1]
